@@ -1,0 +1,522 @@
+package backprop
+
+import (
+	"fmt"
+	"slices"
+	"sync/atomic"
+)
+
+// Node is one recorded operation: what it was, the tensors it read, and the
+// function that turns the gradient of its output into gradients for those
+// inputs (a vector-Jacobian product). The graph is plain data: pictures,
+// the grad table and the explorer all read it through Op, Inputs and VJP.
+type Node struct {
+	op       string
+	inputs   []*Tensor
+	inbuf    [2]*Tensor // inputs usually point here, saving an allocation
+	saved    []*Tensor
+	out      *Tensor
+	backward BackwardFunc
+	released bool
+
+	// Scratch space of one backward walk, valid while mark == that walk's id.
+	mark    uint64
+	pending *Tensor // gradient summed so far for out
+	visited bool
+	needed  bool // a requested input lies below (Gradients only)
+}
+
+// BackwardFunc turns grad, the gradient of the loss with respect to an op's
+// output, into gradients with respect to each of the op's inputs: local
+// gradient times upstream gradient. It returns one entry per input (nil where
+// none is needed or possible). Entries may have the output's broadcast
+// shape: the engine sums them down to the input's shape, and sums where an
+// input fed several ops, so a BackwardFunc never does either.
+//
+// It must compute with the tensors the context hands out (Input, Output,
+// Saved), not with tensors captured from the forward pass: the context
+// returns detached copies when no graph is to be built, which keeps the
+// backward pass from recording, and live ones when CreateGraph is set, which
+// makes the gradient itself differentiable.
+type BackwardFunc func(c *BackwardContext, grad *Tensor) []*Tensor
+
+// BackwardContext gives a BackwardFunc the tensors of its node.
+type BackwardContext struct {
+	n       *Node
+	create  bool
+	needAll bool
+}
+
+func (c *BackwardContext) wrap(t *Tensor) *Tensor {
+	if c.create || t == nil || !t.requiresGrad {
+		return t
+	}
+	return t.Detach()
+}
+
+// Input returns the i-th input of the op.
+func (c *BackwardContext) Input(i int) *Tensor { return c.wrap(c.n.inputs[i]) }
+
+// Output returns the op's result (ops such as exp and tanh reuse it).
+func (c *BackwardContext) Output() *Tensor { return c.wrap(c.n.out) }
+
+// Saved returns the i-th extra tensor the op saved with RecordSaved.
+func (c *BackwardContext) Saved(i int) *Tensor { return c.wrap(c.n.saved[i]) }
+
+// NeedsGrad reports whether input i needs a gradient, so a BackwardFunc can
+// skip work (the input gradient of a first layer, say).
+func (c *BackwardContext) NeedsGrad(i int) bool {
+	in := c.n.inputs[i]
+	if c.needAll {
+		return in.dtype.IsFloat()
+	}
+	return in.requiresGrad
+}
+
+// CreateGraph reports whether this backward pass records a graph of its own.
+func (c *BackwardContext) CreateGraph() bool { return c.create }
+
+// Op is the operation's name ("Add", "MatMul", ...).
+func (n *Node) Op() string { return n.op }
+
+// Inputs returns the tensors the op read. After a backward pass that did not
+// retain the graph the list is empty: the node has been released.
+func (n *Node) Inputs() []*Tensor { return slices.Clone(n.inputs) }
+
+// Output returns the tensor the op produced, or nil once released.
+func (n *Node) Output() *Tensor { return n.out }
+
+// Released reports whether a backward pass has freed this node.
+func (n *Node) Released() bool { return n.released }
+
+// VJP applies the node's backward function to grad without recording and
+// returns a gradient for every float input, reduced to the input's shape.
+// With grad = 1 on a scalar op it gives the local gradients that the grad
+// table prints.
+func (n *Node) VJP(grad *Tensor) []*Tensor {
+	if n.released {
+		panic(fmt.Sprintf("backprop: VJP: node %s was released by an earlier backward pass (use RetainGraph)", n.op))
+	}
+	c := BackwardContext{n: n, needAll: true}
+	gs := n.backward(&c, grad.Detach())
+	out := make([]*Tensor, len(n.inputs))
+	for i, in := range n.inputs {
+		if i < len(gs) && gs[i] != nil {
+			out[i] = sumToShape(gs[i], in.shape)
+		}
+	}
+	return out
+}
+
+// record makes out the result of op applied to inputs, if any input requires
+// a gradient; otherwise it returns out untouched, so inference and constant
+// folding cost no graph.
+func record(op string, out *Tensor, inputs []*Tensor, bw BackwardFunc) *Tensor {
+	return recordSaved(op, out, inputs, nil, bw)
+}
+
+func recordSaved(op string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw BackwardFunc) *Tensor {
+	need := false
+	for _, in := range inputs {
+		if in.requiresGrad {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return out
+	}
+	n := &Node{op: op, backward: bw, out: out}
+	if len(inputs) <= len(n.inbuf) {
+		n.inputs = n.inbuf[:copy(n.inbuf[:], inputs)]
+	} else {
+		n.inputs = slices.Clone(inputs)
+	}
+	if len(saved) > 0 {
+		n.saved = slices.Clone(saved)
+	}
+	out.node = n
+	out.requiresGrad = true
+	return out
+}
+
+// Record attaches a custom op to the graph: out is the result of the op
+// called name on inputs, computed by the caller without recording (on
+// detached inputs), and bw is its backward. saved lists any other tensors bw
+// needs, available as c.Saved(i). If no input requires a gradient, out is
+// returned as it is. See examples/customop.
+func Record(name string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw BackwardFunc) *Tensor {
+	if out.node != nil || out.requiresGrad {
+		panic(fmt.Sprintf("backprop: Record(%s): output already belongs to a graph; compute it from detached inputs", name))
+	}
+	return recordSaved(name, out, inputs, saved, bw)
+}
+
+// Hook sees the gradient of a tensor during backward. It may return a
+// replacement gradient of the same shape, or nil to leave it as it is.
+type Hook func(grad *Tensor) *Tensor
+
+// RequiresGrad reports whether gradients flow to or through t.
+func (t *Tensor) RequiresGrad() bool { return t.requiresGrad }
+
+// SetRequiresGrad marks a leaf tensor as a variable whose gradient Backward
+// accumulates into Grad, and returns t. Only float leaves can require one.
+func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
+	if t.node != nil {
+		panic(fmt.Sprintf("backprop: SetRequiresGrad: tensor is the result of %s, not a leaf (use Detach)", t.node.op))
+	}
+	if on {
+		t.mustFloat("SetRequiresGrad")
+	}
+	t.requiresGrad = on
+	return t
+}
+
+// IsLeaf reports whether t was made by the user rather than by a recorded op.
+func (t *Tensor) IsLeaf() bool { return t.node == nil }
+
+// GradFn returns the node that produced t, or nil for a leaf.
+func (t *Tensor) GradFn() *Node { return t.node }
+
+// Grad returns the gradient accumulated by Backward: always for leaves that
+// require one, and for other tensors after RetainGrad. Nil until then.
+func (t *Tensor) Grad() *Tensor { return t.grad }
+
+// ZeroGrad zeroes t's accumulated gradient in place (keeping its buffer, so
+// a training loop does not reallocate it every step).
+func (t *Tensor) ZeroGrad() {
+	if t.grad == nil {
+		return
+	}
+	if t.grad.requiresGrad || !t.grad.IsContiguous() {
+		t.grad = nil
+		return
+	}
+	t.grad.fill(0)
+}
+
+// ClearGrad drops t's gradient (PyTorch's zero_grad(set_to_none=True)).
+func (t *Tensor) ClearGrad() { t.grad = nil }
+
+// SetGrad replaces t's accumulated gradient (nil clears it).
+func (t *Tensor) SetGrad(g *Tensor) {
+	if g != nil && !slices.Equal(g.shape, t.shape) {
+		panic(fmt.Sprintf("backprop: SetGrad: gradient of shape %v for tensor of shape %v", g.shape, t.shape))
+	}
+	t.grad = g
+}
+
+// RetainGrad asks Backward to store the gradient of a non-leaf tensor in
+// Grad, as it does for leaves. It returns t.
+func (t *Tensor) RetainGrad() *Tensor {
+	if t.requiresGrad && t.node != nil {
+		t.retainGrad = true
+	}
+	return t
+}
+
+// RegisterHook adds a hook that sees (and may replace) t's gradient during
+// each backward pass: for a leaf, the total before it is accumulated into
+// Grad; otherwise the total before it flows on to t's inputs.
+func (t *Tensor) RegisterHook(h Hook) {
+	if !t.requiresGrad {
+		panic("backprop: RegisterHook: tensor does not require a gradient")
+	}
+	t.hooks = append(t.hooks, h)
+}
+
+// Detach returns a view of t's data that is cut off from the graph: it
+// requires no gradient, and gradients do not flow through it. The data is
+// shared, not copied.
+func (t *Tensor) Detach() *Tensor {
+	return t.view(t.shape, t.strides, t.offset)
+}
+
+// BackwardOptions control a backward pass.
+type BackwardOptions struct {
+	// RetainGraph keeps the graph's saved tensors so that another backward
+	// pass can run through it. CreateGraph implies it.
+	RetainGraph bool
+	// CreateGraph records the backward pass itself, so the gradients it
+	// returns can be differentiated again (grad of grad, Hessian-vector
+	// products).
+	CreateGraph bool
+}
+
+// Backward computes the gradient of the scalar t with respect to every leaf
+// that requires one, starting from dt/dt = 1, and adds it to their Grad.
+// The graph is released afterwards.
+func (t *Tensor) Backward() { t.BackwardWith(nil, BackwardOptions{}) }
+
+// BackwardWith is Backward with an explicit upstream gradient (required when
+// t is not a scalar; nil means ones for a scalar) and options.
+func (t *Tensor) BackwardWith(grad *Tensor, opt BackwardOptions) {
+	walk([]*Tensor{t}, []*Tensor{grad}, nil, opt)
+}
+
+// Gradients returns the gradients of outputs with respect to inputs, like
+// torch.autograd.grad: gradOutputs holds each output's upstream gradient
+// (nil, or a nil entry, for a scalar output means 1). It does not touch any
+// tensor's Grad. An input that the outputs do not depend on gets a zero
+// gradient. Only the part of the graph between outputs and inputs runs.
+func Gradients(outputs, gradOutputs, inputs []*Tensor, opt BackwardOptions) []*Tensor {
+	if len(inputs) == 0 {
+		panic("backprop: Gradients: no inputs")
+	}
+	res := walk(outputs, gradOutputs, inputs, opt)
+	for i, r := range res {
+		if r == nil {
+			res[i] = ZerosLike(inputs[i])
+		}
+	}
+	return res
+}
+
+var walkID atomic.Uint64
+
+// walk is the engine: it orders the graph below outputs so that every node
+// comes after all its consumers, then sends gradients from the outputs back
+// to the leaves, one node at a time. With inputs it collects their gradients
+// and returns them; without, it accumulates into the leaves' Grad.
+func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
+	id := walkID.Add(1)
+	create := opt.CreateGraph
+	retain := opt.RetainGraph || create
+
+	// Seed the outputs.
+	var roots []*Node
+	var leafOrder []*Tensor
+	leafGrad := map[*Tensor]*Tensor{}
+	for i, out := range outputs {
+		var seed *Tensor
+		if i < len(seeds) {
+			seed = seeds[i]
+		}
+		if !out.requiresGrad {
+			panic(fmt.Sprintf("backprop: backward: output %d (shape %v) does not require a gradient: nothing it depends on requires one", i, out.shape))
+		}
+		if seed == nil {
+			if out.Numel() != 1 {
+				panic(fmt.Sprintf("backprop: backward: output of shape %v is not a scalar; pass its upstream gradient", out.shape))
+			}
+			seed = OnesLike(out)
+		} else if !slices.Equal(seed.shape, out.shape) {
+			panic(fmt.Sprintf("backprop: backward: upstream gradient of shape %v for output of shape %v", seed.shape, out.shape))
+		}
+		if !create {
+			seed = seed.Detach()
+		}
+		if out.node == nil {
+			leafOrder = accumulateLeaf(leafGrad, leafOrder, out, seed)
+			continue
+		}
+		n := out.node
+		if n.released {
+			panic(releasedMsg(n))
+		}
+		if n.mark != id {
+			n.mark, n.pending, n.visited = id, nil, false
+		}
+		n.pending = addGrad(n.pending, seed)
+		roots = append(roots, n)
+	}
+
+	// Requested inputs, by tensor.
+	var want map[*Tensor]int
+	results := make([]*Tensor, len(inputs))
+	if inputs != nil {
+		want = make(map[*Tensor]int, len(inputs))
+		for i, in := range inputs {
+			want[in] = i
+		}
+	}
+
+	order := topoOrder(roots, id)
+
+	// With requested inputs, run only nodes that have one below them.
+	if want != nil {
+		for _, n := range order { // children before parents
+			n.needed = false
+			for _, in := range n.inputs {
+				if _, ok := want[in]; ok || (in.node != nil && in.node.mark == id && in.node.needed) {
+					n.needed = true
+					break
+				}
+			}
+		}
+	}
+
+	ctx := BackwardContext{create: create}
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		g := n.pending
+		n.pending = nil
+		if g == nil {
+			continue
+		}
+		out := n.out
+		if out != nil {
+			for _, h := range out.hooks {
+				if r := h(g); r != nil {
+					checkHookGrad(r, out)
+					g = r
+				}
+			}
+			if want != nil {
+				if k, ok := want[out]; ok {
+					results[k] = g
+				}
+			} else if out.retainGrad {
+				out.grad = accumulateInto(out.grad, g, create)
+			}
+		}
+		if want != nil && !n.needed {
+			continue
+		}
+		if n.released {
+			panic(releasedMsg(n))
+		}
+		ctx.n = n
+		gs := n.backward(&ctx, g)
+		for j, in := range n.inputs {
+			if j >= len(gs) || gs[j] == nil || !in.requiresGrad {
+				continue
+			}
+			gi := sumToShape(gs[j], in.shape)
+			if gi.dtype != in.dtype {
+				panic(fmt.Sprintf("backprop: backward of %s gave a %v gradient for %v input %d", n.op, gi.dtype, in.dtype, j))
+			}
+			if !create && gi.requiresGrad {
+				gi = gi.Detach()
+			}
+			if in.node != nil {
+				m := in.node
+				if m.mark == id {
+					m.pending = addGrad(m.pending, gi)
+				}
+				continue
+			}
+			leafOrder = accumulateLeaf(leafGrad, leafOrder, in, gi)
+		}
+		if !retain {
+			n.release()
+		}
+	}
+
+	for _, leaf := range leafOrder {
+		g := leafGrad[leaf]
+		for _, h := range leaf.hooks {
+			if r := h(g); r != nil {
+				checkHookGrad(r, leaf)
+				g = r
+			}
+		}
+		if want != nil {
+			if k, ok := want[leaf]; ok {
+				results[k] = g
+			}
+			continue
+		}
+		leaf.grad = accumulateInto(leaf.grad, g, create)
+	}
+	if want == nil {
+		return nil
+	}
+	return results
+}
+
+func releasedMsg(n *Node) string {
+	return fmt.Sprintf("backprop: backward through the graph a second time: the saved tensors of %s were freed by an earlier backward pass (pass RetainGraph to the first one)", n.op)
+}
+
+func checkHookGrad(r, t *Tensor) {
+	if !slices.Equal(r.shape, t.shape) || r.dtype != t.dtype {
+		panic(fmt.Sprintf("backprop: hook returned a %v gradient of shape %v for a %v tensor of shape %v", r.dtype, r.shape, t.dtype, t.shape))
+	}
+}
+
+func (n *Node) release() {
+	n.released = true
+	n.inputs = nil
+	n.inbuf = [2]*Tensor{}
+	n.saved = nil
+	n.out = nil
+	n.backward = nil
+}
+
+func accumulateLeaf(m map[*Tensor]*Tensor, order []*Tensor, leaf, g *Tensor) []*Tensor {
+	if prev, ok := m[leaf]; ok {
+		m[leaf] = addGrad(prev, g)
+		return order
+	}
+	m[leaf] = g
+	return append(order, leaf)
+}
+
+// addGrad sums gradient contributions where a value fed several ops.
+func addGrad(acc, g *Tensor) *Tensor {
+	if acc == nil {
+		return g
+	}
+	return acc.Add(g)
+}
+
+// accumulateInto adds g to a tensor's stored gradient. Without a graph to
+// build it adds in place into a buffer the tensor owns.
+func accumulateInto(dst, g *Tensor, create bool) *Tensor {
+	if create {
+		if dst == nil {
+			return g
+		}
+		return dst.Add(g)
+	}
+	if dst == nil || dst.requiresGrad || !dst.IsContiguous() {
+		own := empty(g.dtype, g.shape)
+		own.copyFrom(g.contiguousData())
+		if dst != nil {
+			return own.Add(dst.Detach())
+		}
+		return own
+	}
+	addInPlace(dst, g)
+	return dst
+}
+
+// topoOrder returns the nodes below roots, each after every node that
+// consumes its output (children first), without recursion so that a
+// million-node chain is fine.
+func topoOrder(roots []*Node, id uint64) []*Node {
+	var order []*Node
+	type frame struct {
+		n *Node
+		i int
+	}
+	var stack []frame
+	visit := func(n *Node) {
+		if n.mark != id {
+			n.mark, n.pending, n.visited = id, nil, false
+		}
+		if n.visited {
+			return
+		}
+		n.visited = true
+		stack = append(stack, frame{n, 0})
+	}
+	for _, r := range roots {
+		visit(r)
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.i < len(top.n.inputs) {
+				in := top.n.inputs[top.i]
+				top.i++
+				if in.node != nil && in.requiresGrad {
+					visit(in.node)
+				}
+				continue
+			}
+			order = append(order, top.n)
+			stack = stack[:len(stack)-1]
+		}
+	}
+	return order
+}
