@@ -26,9 +26,9 @@ type Tensor struct {
 	requiresGrad bool
 	retainGrad   bool
 	grad         *Tensor
-	node         *Node    // nil for leaves
-	hooks        []Hook   // run on this tensor's gradient during backward
-	name         string   // optional, for pictures and tables
+	node         *Node  // nil for leaves
+	hooks        []Hook // run on this tensor's gradient during backward
+	name         string // optional, for pictures and tables
 }
 
 // empty allocates a contiguous tensor filled with zeros.
