@@ -25,11 +25,16 @@
 // # Gradient mode and concurrency
 //
 // There is no global or goroutine-local "grad mode". An op records a node
-// only when one of its inputs requires a gradient, so:
+// only when one of its inputs requires a gradient, and never when one of its
+// inputs is marked NoGrad; so:
 //   - inference on tensors that require no gradient records nothing;
+//   - x.NoGrad() is no-grad mode: a view of x whose mark passes to every
+//     result computed from it, so model.Forward(x.NoGrad()) records nothing
+//     even though the model's parameters require gradients. The mode travels
+//     with the data (a per-graph flag), which makes it safe for several
+//     goroutines to run inference on one model at once;
 //   - Detach gives a view of a tensor's data, shared not copied, cut off from
-//     the graph: running a model on detached parameters is no-grad mode, and
-//     the nn package's NoGrad builds such a view of a whole model;
+//     the graph;
 //   - during Backward the engine hands each backward function detached
 //     tensors unless CreateGraph is set, which is how the backward pass
 //     avoids recording and how, with CreateGraph, it records instead.

@@ -45,6 +45,8 @@ type BackwardContext struct {
 	n       *Node
 	create  bool
 	needAll bool
+	want    map[*Tensor]int // Gradients' requested inputs, or nil
+	id      uint64          // the walk
 }
 
 func (c *BackwardContext) wrap(t *Tensor) *Tensor {
@@ -70,7 +72,17 @@ func (c *BackwardContext) NeedsGrad(i int) bool {
 	if c.needAll {
 		return in.dtype.IsFloat()
 	}
-	return in.requiresGrad
+	if !in.requiresGrad {
+		return false
+	}
+	if c.want == nil {
+		return true
+	}
+	// Gradients: only inputs that lead to a requested tensor.
+	if _, ok := c.want[in]; ok {
+		return true
+	}
+	return in.node != nil && in.node.mark == c.id && in.node.needed
 }
 
 // CreateGraph reports whether this backward pass records a graph of its own.
@@ -118,9 +130,12 @@ func record(op string, out *Tensor, inputs []*Tensor, bw BackwardFunc) *Tensor {
 func recordSaved(op string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw BackwardFunc) *Tensor {
 	need := false
 	for _, in := range inputs {
+		if in.noGrad {
+			out.noGrad = true
+			return out
+		}
 		if in.requiresGrad {
 			need = true
-			break
 		}
 	}
 	if !need {
@@ -224,6 +239,22 @@ func (t *Tensor) RegisterHook(h Hook) {
 	}
 	t.hooks = append(t.hooks, h)
 }
+
+// NoGrad returns a view of t's data (shared, not copied) marked so that
+// nothing computed from it is recorded: every op with a NoGrad input returns
+// a NoGrad result without a node, even when its other inputs (a model's
+// parameters) require gradients. It is no-grad mode for inference, carried
+// by the data rather than by global or goroutine-local state, so goroutines
+// running inference share a model safely while another one trains it.
+func (t *Tensor) NoGrad() *Tensor {
+	v := t.view(t.shape, t.strides, t.offset)
+	v.noGrad = true
+	return v
+}
+
+// IsNoGrad reports whether t is marked by NoGrad (directly or by being
+// computed from such a tensor).
+func (t *Tensor) IsNoGrad() bool { return t.noGrad }
 
 // Detach returns a view of t's data that is cut off from the graph: it
 // requires no gradient, and gradients do not flow through it. The data is
@@ -346,7 +377,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 		}
 	}
 
-	ctx := BackwardContext{create: create}
+	ctx := BackwardContext{create: create, want: want, id: id}
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]
 		g := n.pending
@@ -379,7 +410,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 		ctx.n = n
 		gs := n.backward(&ctx, g)
 		for j, in := range n.inputs {
-			if j >= len(gs) || gs[j] == nil || !in.requiresGrad {
+			if j >= len(gs) || gs[j] == nil || !ctx.NeedsGrad(j) {
 				continue
 			}
 			gi := sumToShape(gs[j], in.shape)

@@ -175,3 +175,21 @@ func TestGradOfGrad(t *testing.T) {
 		t.Fatalf("d3y/dx3 = %v", g3.Item())
 	}
 }
+
+func TestNoGradModePropagates(t *testing.T) {
+	w := Float64.Scalar(2).SetRequiresGrad(true)
+	x := Float64.Scalar(3).NoGrad()
+	y := x.Mul(w).AddScalar(1)
+	if y.RequiresGrad() || y.GradFn() != nil || !y.IsNoGrad() {
+		t.Fatal("NoGrad input still recorded a graph")
+	}
+	if y.Item() != 7 {
+		t.Fatalf("value %v", y.Item())
+	}
+	// The same parameter still trains outside no-grad mode.
+	z := Float64.Scalar(3).Mul(w)
+	z.Backward()
+	if w.Grad().Item() != 3 {
+		t.Fatalf("grad %v", w.Grad().Item())
+	}
+}

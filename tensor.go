@@ -24,6 +24,7 @@ type Tensor struct {
 	i64 []int64
 
 	requiresGrad bool
+	noGrad       bool // see NoGrad
 	retainGrad   bool
 	grad         *Tensor
 	node         *Node  // nil for leaves
