@@ -1,5 +1,12 @@
 package backprop
 
+import (
+	"fmt"
+	"math"
+
+	"github.com/gobackprop/backprop/internal/kernels"
+)
+
 // Elementwise ops. Binary ops broadcast as NumPy and PyTorch do; their
 // backward returns gradients in the broadcast shape and the engine sums them
 // back down to each input's shape.
@@ -78,3 +85,609 @@ func (a *Tensor) DivScalar(s float64) *Tensor { return a.Div(scalarLike(a, s)) }
 
 // RSubScalar returns s - a.
 func (a *Tensor) RSubScalar(s float64) *Tensor { return scalarLike(a, s).Sub(a) }
+
+// ---- Powers, exponentials and roots ----
+
+// Pow returns a raised to the power b elementwise, broadcasting. A negative
+// base with a non-integer exponent gives NaN, as math.Pow does.
+func (a *Tensor) Pow(b *Tensor) *Tensor {
+	out := binaryMap("Pow", a, b, powT[float32], math.Pow)
+	return record("Pow", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		x, y := c.Input(0), c.Input(1)
+		var ga, gb *Tensor
+		if c.NeedsGrad(0) {
+			d := y.Mul(x.Pow(y.SubScalar(1)))
+			// b·a^(b-1) is 0·∞ at a = b = 0; PyTorch defines the derivative
+			// for a zero exponent as 0 everywhere.
+			if hasValue(y, 0) {
+				d = Where(y.Eq(scalarLike(y, 0)), scalarLike(d, 0), d)
+			}
+			ga = g.Mul(d)
+		}
+		if c.NeedsGrad(1) {
+			gb = g.Mul(c.Output()).Mul(x.Log())
+			// At a = 0, out·log(a) is 0·(-∞) or 1·(-∞); PyTorch defines the
+			// exponent's derivative there as 0 when b >= 0.
+			if hasValue(x, 0) {
+				zeroBase := binaryMap("Pow", x, y, func(u, v float32) float32 { return b2f[float32](u == 0 && v >= 0) },
+					func(u, v float64) float64 { return b2f[float64](u == 0 && v >= 0) })
+				gb = Where(zeroBase, scalarLike(gb, 0), gb)
+			}
+		}
+		return []*Tensor{ga, gb}
+	})
+}
+
+// PowScalar returns a raised to the constant power p elementwise. Integer
+// powers are exact to rounding (math.Pow multiplies for them).
+func (a *Tensor) PowScalar(p float64) *Tensor {
+	out := unaryMap("PowScalar", a, func(x float32) float32 { return float32(math.Pow(float64(x), p)) },
+		func(x float64) float64 { return math.Pow(x, p) })
+	return record("PowScalar", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		if p == 0 {
+			// x^0 is constant; p·x^(p-1) would be 0·∞ at x = 0.
+			return []*Tensor{ZerosLike(g)}
+		}
+		return []*Tensor{g.Mul(c.Input(0).PowScalar(p - 1).MulScalar(p))}
+	})
+}
+
+// Exp returns e^a elementwise.
+func (a *Tensor) Exp() *Tensor {
+	out := unaryMap("Exp", a, expT[float32], math.Exp)
+	return record("Exp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{g.Mul(c.Output())}
+	})
+}
+
+// Log returns the natural logarithm of a elementwise (NaN for negative
+// values, -Inf at 0).
+func (a *Tensor) Log() *Tensor {
+	out := unaryMap("Log", a, logT[float32], math.Log)
+	return record("Log", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{g.Div(c.Input(0))}
+	})
+}
+
+// Sqrt returns the square root of a elementwise (NaN for negative values).
+func (a *Tensor) Sqrt() *Tensor {
+	out := unaryMap("Sqrt", a, sqrtT[float32], math.Sqrt)
+	return record("Sqrt", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{g.Div(c.Output()).MulScalar(0.5)}
+	})
+}
+
+// Square returns a*a elementwise.
+func (a *Tensor) Square() *Tensor {
+	out := unaryMap("Square", a, func(x float32) float32 { return x * x }, func(x float64) float64 { return x * x })
+	return record("Square", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{g.Mul(c.Input(0)).MulScalar(2)}
+	})
+}
+
+// Reciprocal returns 1/a elementwise.
+func (a *Tensor) Reciprocal() *Tensor {
+	out := unaryMap("Reciprocal", a, func(x float32) float32 { return 1 / x }, func(x float64) float64 { return 1 / x })
+	return record("Reciprocal", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		// d(1/x)/dx = -1/x² = -out².
+		return []*Tensor{g.Mul(c.Output().Square()).Neg()}
+	})
+}
+
+// ---- Trigonometric and smooth activations ----
+
+// Sin returns the sine of a elementwise.
+func (a *Tensor) Sin() *Tensor {
+	out := unaryMap("Sin", a, sinT[float32], math.Sin)
+	return record("Sin", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{g.Mul(c.Input(0).Cos())}
+	})
+}
+
+// Cos returns the cosine of a elementwise.
+func (a *Tensor) Cos() *Tensor {
+	out := unaryMap("Cos", a, cosT[float32], math.Cos)
+	return record("Cos", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{g.Mul(c.Input(0).Sin()).Neg()}
+	})
+}
+
+// Tanh returns the hyperbolic tangent of a elementwise.
+func (a *Tensor) Tanh() *Tensor {
+	out := unaryMap("Tanh", a, tanhT[float32], math.Tanh)
+	return record("Tanh", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{g.Mul(c.Output().Square().RSubScalar(1))}
+	})
+}
+
+// Sigmoid returns 1/(1+e^-a) elementwise. It never overflows: large negative
+// inputs give 0 and large positive ones 1, without NaN.
+func (a *Tensor) Sigmoid() *Tensor {
+	out := unaryMap("Sigmoid", a, sigmoidT[float32], sigmoidT[float64])
+	return record("Sigmoid", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		s := c.Output()
+		return []*Tensor{g.Mul(s.Mul(s.RSubScalar(1)))}
+	})
+}
+
+// GELU returns x·Φ(x) elementwise, where Φ is the standard normal CDF: the
+// exact (erf) form, PyTorch's default, not the tanh approximation.
+func (a *Tensor) GELU() *Tensor {
+	out := unaryMap("GELU", a, geluT[float32], geluT[float64])
+	return record("GELU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{g.Mul(geluGrad(c.Input(0)))}
+	})
+}
+
+// geluGrad returns GELU'(x) = Φ(x) + x·φ(x) as one op, so a first-order
+// backward costs a single pass; its own derivative φ(x)·(2 - x²) is written
+// with ops, so higher orders still work.
+func geluGrad(x *Tensor) *Tensor {
+	out := unaryMap("GELU", x, geluGradT[float32], geluGradT[float64])
+	return record("GELUGrad", out, []*Tensor{x}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		x := c.Input(0)
+		x2 := x.Square()
+		phi := x2.MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
+		return []*Tensor{g.Mul(phi.Mul(x2.RSubScalar(2)))}
+	})
+}
+
+// ---- Piecewise ops ----
+//
+// Their derivatives are piecewise constant, so the backward multiplies the
+// upstream gradient by a mask computed from the input (maskedGrad). The mask
+// is a constant: it has no derivative of its own, which is exactly the
+// second derivative of a piecewise-linear function away from its kinks.
+// At a kink they follow PyTorch (ReLU'(0) = 0, |x|'(0) = 0, Clamp passes the
+// gradient on its boundary, Maximum splits ties evenly).
+
+// ReLU returns max(a, 0) elementwise (NaN stays NaN).
+func (a *Tensor) ReLU() *Tensor {
+	out := unaryKernel("ReLU", a, kernels.ReLU[float32], kernels.ReLU[float64])
+	return record("ReLU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{reluBackward(g, c.Input(0))}
+	})
+}
+
+// reluBackward is maskedGrad for ReLU, with a dedicated kernel because it
+// runs on every step of most networks' training.
+func reluBackward(g, x *Tensor) *Tensor {
+	out := binaryKernel("ReLUBackward", g, x, kernels.ReLUGrad[float32], kernels.ReLUGrad[float64])
+	return recordSaved("ReLUBackward", out, []*Tensor{g}, []*Tensor{x}, func(c *BackwardContext, gg *Tensor) []*Tensor {
+		return []*Tensor{reluBackward(gg, c.Saved(0))}
+	})
+}
+
+// LeakyReLU returns a where a > 0 and slope·a elsewhere.
+func (a *Tensor) LeakyReLU(slope float64) *Tensor {
+	s32 := float32(slope)
+	out := unaryMap("LeakyReLU", a, func(x float32) float32 {
+		if x > 0 {
+			return x
+		}
+		return s32 * x
+	}, func(x float64) float64 {
+		if x > 0 {
+			return x
+		}
+		return slope * x
+	})
+	return record("LeakyReLU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{maskedGrad("LeakyReLUBackward", g, c.Input(0), func(g, x float32) float32 {
+			if x > 0 {
+				return g
+			}
+			return s32 * g
+		}, func(g, x float64) float64 {
+			if x > 0 {
+				return g
+			}
+			return slope * g
+		})}
+	})
+}
+
+// Abs returns |a| elementwise.
+func (a *Tensor) Abs() *Tensor {
+	out := unaryMap("Abs", a, absT[float32], math.Abs)
+	return record("Abs", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{maskedGrad("AbsBackward", g, c.Input(0), absGradT[float32], absGradT[float64])}
+	})
+}
+
+// Sign returns -1, 0 or 1 by the sign of each element (0 for NaN, as
+// PyTorch does). Its gradient is 0 everywhere.
+func (a *Tensor) Sign() *Tensor {
+	out := unaryMap("Sign", a, signT[float32], signT[float64])
+	return record("Sign", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{ZerosLike(g)}
+	})
+}
+
+// Clamp limits a to [lo, hi] elementwise; pass math.Inf(-1) or math.Inf(1)
+// for a one-sided limit. The gradient passes where lo <= a <= hi, boundary
+// included, as torch.clamp does. NaN stays NaN.
+func (a *Tensor) Clamp(lo, hi float64) *Tensor {
+	if math.IsNaN(lo) || math.IsNaN(hi) {
+		panic(fmt.Sprintf("backprop: Clamp: bounds %v and %v must not be NaN (tensor of shape %v)", lo, hi, a.shape))
+	}
+	lo32, hi32 := float32(lo), float32(hi)
+	out := unaryMap("Clamp", a, func(x float32) float32 { return clampT(x, lo32, hi32) },
+		func(x float64) float64 { return clampT(x, lo, hi) })
+	return record("Clamp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return []*Tensor{maskedGrad("ClampBackward", g, c.Input(0), func(g, x float32) float32 {
+			if float64(x) >= lo && float64(x) <= hi {
+				return g
+			}
+			return 0
+		}, func(g, x float64) float64 {
+			if x >= lo && x <= hi {
+				return g
+			}
+			return 0
+		})}
+	})
+}
+
+// Maximum returns the elementwise maximum of a and b, broadcasting. NaN in
+// either gives NaN. Where a == b the gradient is split half and half, as
+// torch.maximum does.
+func (a *Tensor) Maximum(b *Tensor) *Tensor {
+	out := binaryMap("Maximum", a, b, maxT[float32], maxT[float64])
+	return record("Maximum", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return extremumGrads(c, g, pickGreater[float32], pickGreater[float64])
+	})
+}
+
+// Minimum returns the elementwise minimum of a and b, broadcasting; see
+// Maximum for NaN and ties.
+func (a *Tensor) Minimum(b *Tensor) *Tensor {
+	out := binaryMap("Minimum", a, b, minT[float32], minT[float64])
+	return record("Minimum", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return extremumGrads(c, g, pickLess[float32], pickLess[float64])
+	})
+}
+
+// extremumGrads routes g to whichever of the two inputs was picked, w(x, y)
+// being x's share (1, 1/2 on a tie, or 0) and w(y, x) y's.
+func extremumGrads(c *BackwardContext, g *Tensor, w32 func(x, y float32) float32, w64 func(x, y float64) float64) []*Tensor {
+	x, y := c.Input(0), c.Input(1)
+	var ga, gb *Tensor
+	if c.NeedsGrad(0) {
+		ga = g.Mul(binaryMap("Maximum", x, y, w32, w64))
+	}
+	if c.NeedsGrad(1) {
+		gb = g.Mul(binaryMap("Maximum", y, x, w32, w64))
+	}
+	return []*Tensor{ga, gb}
+}
+
+// maskedGrad returns f(g, x) elementwise, where f scales g by a piecewise
+// constant function of x. It is recorded as linear in g only, x being a
+// constant: its backward is maskedGrad again.
+func maskedGrad(op string, g, x *Tensor, f32 func(g, x float32) float32, f64 func(g, x float64) float64) *Tensor {
+	out := binaryMap(op, g, x, f32, f64)
+	return recordSaved(op, out, []*Tensor{g}, []*Tensor{x}, func(c *BackwardContext, gg *Tensor) []*Tensor {
+		return []*Tensor{maskedGrad(op, gg, c.Saved(0), f32, f64)}
+	})
+}
+
+// ---- Selection and comparison ----
+
+// Where returns a where cond is nonzero and b elsewhere, broadcasting all
+// three. cond may have any dtype and takes no part in differentiation; a and
+// b must share a float dtype, and the gradient goes to whichever was chosen.
+func Where(cond, a, b *Tensor) *Tensor {
+	checkBinary("Where", a, b)
+	shape, ok := tryBroadcast(cond.shape, a.shape)
+	if ok {
+		shape, ok = tryBroadcast(shape, b.shape)
+	}
+	if !ok {
+		panic(fmt.Sprintf("backprop: Where: shapes %v (cond), %v and %v cannot be broadcast together", cond.shape, a.shape, b.shape))
+	}
+	out := empty(a.dtype, shape)
+	sc, sa, sb := broadcastStrides(cond, shape), broadcastStrides(a, shape), broadcastStrides(b, shape)
+	eachRun(shape, []int{0, cond.offset, a.offset, b.offset}, [][]int{out.strides, sc, sa, sb}, func(p []int, n int, s []int) {
+		if out.dtype == Float32 {
+			whereRun(out.f32[p[0]:p[0]+n], cond, p[1], s[1], a.f32, p[2], s[2], b.f32, p[3], s[3])
+		} else {
+			whereRun(out.f64[p[0]:p[0]+n], cond, p[1], s[1], a.f64, p[2], s[2], b.f64, p[3], s[3])
+		}
+	})
+	if cond.noGrad {
+		// cond is not differentiated, but it marks inference just as a and b
+		// would; see NoGrad.
+		out.noGrad = true
+		return out
+	}
+	return recordSaved("Where", out, []*Tensor{a, b}, []*Tensor{cond}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		cd := c.Saved(0)
+		zero := scalarLike(g, 0)
+		var ga, gb *Tensor
+		if c.NeedsGrad(0) {
+			ga = Where(cd, g, zero)
+		}
+		if c.NeedsGrad(1) {
+			gb = Where(cd, zero, g)
+		}
+		return []*Tensor{ga, gb}
+	})
+}
+
+func whereRun[T kernels.Float](dst []T, cond *Tensor, pc, sc int, a []T, pa, sa int, b []T, pb, sb int) {
+	switch cond.dtype {
+	case Float32:
+		whereLoop(dst, cond.f32, pc, sc, a, pa, sa, b, pb, sb)
+	case Float64:
+		whereLoop(dst, cond.f64, pc, sc, a, pa, sa, b, pb, sb)
+	default:
+		whereLoop(dst, cond.i64, pc, sc, a, pa, sa, b, pb, sb)
+	}
+}
+
+func whereLoop[T kernels.Float, C float32 | float64 | int64](dst []T, cond []C, pc, sc int, a []T, pa, sa int, b []T, pb, sb int) {
+	for i := range dst {
+		if cond[pc+i*sc] != 0 {
+			dst[i] = a[pa+i*sa]
+		} else {
+			dst[i] = b[pb+i*sb]
+		}
+	}
+}
+
+// tryBroadcast is broadcastShapes without the panic, for ops that name more
+// than two shapes in their message.
+func tryBroadcast(a, b []int) ([]int, bool) {
+	n := max(len(a), len(b))
+	out := make([]int, n)
+	for i := range n {
+		da, db := 1, 1
+		if j := len(a) - n + i; j >= 0 {
+			da = a[j]
+		}
+		if j := len(b) - n + i; j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db || db == 1:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// Gt returns 1 where a > b and 0 elsewhere, in a's dtype, broadcasting.
+// Comparisons are never recorded: their result is a constant, which is what
+// the masks in backward formulas need. They work on int64 tensors too.
+func (a *Tensor) Gt(b *Tensor) *Tensor {
+	return compare("Gt", a, b, gtT[float32], gtT[float64], gtT[int64], false)
+}
+
+// Ge returns 1 where a >= b and 0 elsewhere; see Gt.
+func (a *Tensor) Ge(b *Tensor) *Tensor {
+	return compare("Ge", a, b, geT[float32], geT[float64], geT[int64], false)
+}
+
+// Lt returns 1 where a < b and 0 elsewhere; see Gt.
+func (a *Tensor) Lt(b *Tensor) *Tensor {
+	return compare("Lt", a, b, gtT[float32], gtT[float64], gtT[int64], true)
+}
+
+// Le returns 1 where a <= b and 0 elsewhere; see Gt.
+func (a *Tensor) Le(b *Tensor) *Tensor {
+	return compare("Le", a, b, geT[float32], geT[float64], geT[int64], true)
+}
+
+// Eq returns 1 where a == b and 0 elsewhere (0 for NaN); see Gt.
+func (a *Tensor) Eq(b *Tensor) *Tensor {
+	return compare("Eq", a, b, eqT[float32], eqT[float64], eqT[int64], false)
+}
+
+// Ne returns 1 where a != b and 0 elsewhere (1 for NaN); see Gt.
+func (a *Tensor) Ne(b *Tensor) *Tensor {
+	return compare("Ne", a, b, neT[float32], neT[float64], neT[int64], false)
+}
+
+// compare evaluates pred over the broadcast of a and b into a's dtype. With
+// swap set it evaluates pred(b, a), which turns Gt into Lt and Ge into Le.
+func compare(op string, a, b *Tensor, p32 func(x, y float32) bool, p64 func(x, y float64) bool, pi func(x, y int64) bool, swap bool) *Tensor {
+	if a.dtype != b.dtype {
+		panic(fmt.Sprintf("backprop: %s: dtypes %v (shape %v) and %v (shape %v) differ; convert one with To", op, a.dtype, a.shape, b.dtype, b.shape))
+	}
+	shape := broadcastShapes(op, a.shape, b.shape)
+	out := empty(a.dtype, shape)
+	x, y := a, b
+	if swap {
+		x, y = b, a
+	}
+	sx, sy := broadcastStrides(x, shape), broadcastStrides(y, shape)
+	eachRun(shape, []int{0, x.offset, y.offset}, [][]int{out.strides, sx, sy}, func(p []int, n int, s []int) {
+		switch out.dtype {
+		case Float32:
+			compareLoop(out.f32[p[0]:p[0]+n], x.f32, p[1], s[1], y.f32, p[2], s[2], p32)
+		case Float64:
+			compareLoop(out.f64[p[0]:p[0]+n], x.f64, p[1], s[1], y.f64, p[2], s[2], p64)
+		default:
+			compareLoop(out.i64[p[0]:p[0]+n], x.i64, p[1], s[1], y.i64, p[2], s[2], pi)
+		}
+	})
+	// A comparison is a constant, but one read from inference data is still
+	// inference data: ops fed by it must not record either.
+	out.noGrad = a.noGrad || b.noGrad
+	return out
+}
+
+func compareLoop[T float32 | float64 | int64](dst, x []T, px, sx int, y []T, py, sy int, pred func(x, y T) bool) {
+	for i := range dst {
+		if pred(x[px+i*sx], y[py+i*sy]) {
+			dst[i] = 1
+		}
+	}
+}
+
+// unaryKernel is unaryMap for a slice kernel, which loops without a call
+// per element.
+func unaryKernel(op string, a *Tensor, k32 func(dst, x []float32, px, sx int), k64 func(dst, x []float64, px, sx int)) *Tensor {
+	a.mustFloat(op)
+	out := empty(a.dtype, a.shape)
+	eachRun(a.shape, []int{0, a.offset}, [][]int{out.strides, a.strides}, func(p []int, n int, s []int) {
+		if a.dtype == Float32 {
+			k32(out.f32[p[0]:p[0]+n], a.f32, p[1], s[1])
+		} else {
+			k64(out.f64[p[0]:p[0]+n], a.f64, p[1], s[1])
+		}
+	})
+	return out
+}
+
+// binaryKernel is binaryMap for a slice kernel. The result is new and
+// contiguous, so each run of it is a plain slice.
+func binaryKernel(op string, a, b *Tensor,
+	k32 func(dst, a []float32, pa, sa int, b []float32, pb, sb int),
+	k64 func(dst, a []float64, pa, sa int, b []float64, pb, sb int)) *Tensor {
+	checkBinary(op, a, b)
+	shape := broadcastShapes(op, a.shape, b.shape)
+	out := empty(a.dtype, shape)
+	sa, sb := broadcastStrides(a, shape), broadcastStrides(b, shape)
+	eachRun(shape, []int{0, a.offset, b.offset}, [][]int{out.strides, sa, sb}, func(p []int, n int, s []int) {
+		if a.dtype == Float32 {
+			k32(out.f32[p[0]:p[0]+n], a.f32, p[1], s[1], b.f32, p[2], s[2])
+		} else {
+			k64(out.f64[p[0]:p[0]+n], a.f64, p[1], s[1], b.f64, p[2], s[2])
+		}
+	})
+	return out
+}
+
+// hasValue reports whether any element of t equals v.
+func hasValue(t *Tensor, v float64) bool {
+	found := false
+	t.eachOffset(func(p int) {
+		if t.getFlat(p) == v {
+			found = true
+		}
+	})
+	return found
+}
+
+// ---- Scalar kernels, generic over the float dtypes ----
+//
+// Go's math works in float64; float32 values are widened, computed in
+// float64 and rounded once, which is at least as accurate as float32
+// arithmetic would be.
+
+func b2f[T kernels.Float](c bool) T {
+	if c {
+		return 1
+	}
+	return 0
+}
+
+func powT[T kernels.Float](x, y T) T { return T(math.Pow(float64(x), float64(y))) }
+func expT[T kernels.Float](x T) T    { return T(math.Exp(float64(x))) }
+func logT[T kernels.Float](x T) T    { return T(math.Log(float64(x))) }
+func sqrtT[T kernels.Float](x T) T   { return T(math.Sqrt(float64(x))) }
+func sinT[T kernels.Float](x T) T    { return T(math.Sin(float64(x))) }
+func cosT[T kernels.Float](x T) T    { return T(math.Cos(float64(x))) }
+func tanhT[T kernels.Float](x T) T   { return T(math.Tanh(float64(x))) }
+func absT[T kernels.Float](x T) T    { return T(math.Abs(float64(x))) }
+
+// sigmoidT never evaluates e^x for large positive x: for x < 0 it uses
+// e^x/(1+e^x), whose exponential only underflows (to 0), never overflows.
+func sigmoidT[T kernels.Float](x T) T {
+	v := float64(x)
+	if v >= 0 {
+		return T(1 / (1 + math.Exp(-v)))
+	}
+	e := math.Exp(v)
+	return T(e / (1 + e))
+}
+
+// geluT computes x·Φ(x) with Φ(x) = erfc(-x/√2)/2, which keeps full
+// relative precision in the left tail where 1+erf(x/√2) would cancel.
+func geluT[T kernels.Float](x T) T {
+	v := float64(x)
+	return T(0.5 * v * math.Erfc(-v/math.Sqrt2))
+}
+
+func geluGradT[T kernels.Float](x T) T {
+	v := float64(x)
+	return T(0.5*math.Erfc(-v/math.Sqrt2) + v*math.Exp(-0.5*v*v)/math.Sqrt(2*math.Pi))
+}
+
+func absGradT[T kernels.Float](g, x T) T {
+	switch {
+	case x > 0:
+		return g
+	case x < 0:
+		return -g
+	}
+	return 0
+}
+
+func signT[T kernels.Float](x T) T {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
+}
+
+func clampT[T kernels.Float](x, lo, hi T) T {
+	// PyTorch: min(max(x, lo), hi), so lo > hi gives hi everywhere.
+	if x < lo {
+		x = lo
+	}
+	if x > hi {
+		x = hi
+	}
+	return x
+}
+
+func maxT[T kernels.Float](x, y T) T {
+	if x > y || x != x {
+		return x
+	}
+	return y
+}
+
+func minT[T kernels.Float](x, y T) T {
+	if x < y || x != x {
+		return x
+	}
+	return y
+}
+
+// pickGreater is x's share of the gradient of max(x, y).
+func pickGreater[T kernels.Float](x, y T) T {
+	switch {
+	case x > y:
+		return 1
+	case x == y:
+		return 0.5
+	}
+	return 0
+}
+
+// pickLess is x's share of the gradient of min(x, y).
+func pickLess[T kernels.Float](x, y T) T {
+	switch {
+	case x < y:
+		return 1
+	case x == y:
+		return 0.5
+	}
+	return 0
+}
+
+func gtT[T float32 | float64 | int64](x, y T) bool { return x > y }
+func geT[T float32 | float64 | int64](x, y T) bool { return x >= y }
+func eqT[T float32 | float64 | int64](x, y T) bool { return x == y }
+func neT[T float32 | float64 | int64](x, y T) bool { return x != y }
