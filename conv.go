@@ -324,7 +324,6 @@ func (a *Tensor) MaxPool2d(opt Pool2dOptions) *Tensor {
 
 var negInf = math.Inf(-1)
 
-
 // AvgPool2d averages each window of x [N, C, H, W] as
 // torch.nn.functional.avg_pool2d does with its defaults (zero padding is
 // counted in the average). It is a grouped convolution with a constant

@@ -144,24 +144,3 @@ func addInPlace(dst, g *Tensor) {
 	checkBinary("addInPlace", dst, g)
 	binaryInto(dst, dst, g, addT[float32], addT[float64])
 }
-
-// reduceSumInto adds every element of a into out, where out has a's shape
-// with the reduced axes kept at length 1. out must be contiguous and zeroed.
-func reduceSumInto(out, a *Tensor) {
-	so := broadcastStrides(out, a.shape)
-	eachRun(a.shape, []int{out.offset, a.offset}, [][]int{so, a.strides}, func(p []int, n int, s []int) {
-		if a.dtype == Float32 {
-			if s[0] == 0 {
-				out.f32[p[0]] += kernels.Sum(a.f32, p[1], s[1], n)
-			} else {
-				kernels.AddTo(out.f32[p[0]:p[0]+n], a.f32, p[1], s[1])
-			}
-		} else {
-			if s[0] == 0 {
-				out.f64[p[0]] += kernels.Sum(a.f64, p[1], s[1], n)
-			} else {
-				kernels.AddTo(out.f64[p[0]:p[0]+n], a.f64, p[1], s[1])
-			}
-		}
-	})
-}

@@ -54,32 +54,3 @@ func Add[T Float](dst, a, b []T) {
 		dst[i] = v + b[i]
 	}
 }
-
-// AddTo sets dst[i] += x[px+i*sx].
-func AddTo[T Float](dst, x []T, px, sx int) {
-	if sx == 1 {
-		x = x[px : px+len(dst)]
-		for i, v := range x {
-			dst[i] += v
-		}
-		return
-	}
-	for i := range dst {
-		dst[i] += x[px+i*sx]
-	}
-}
-
-// Sum returns the sum of n values x[px+i*sx].
-func Sum[T Float](x []T, px, sx, n int) T {
-	var s T
-	if sx == 1 {
-		for _, v := range x[px : px+n] {
-			s += v
-		}
-		return s
-	}
-	for i := range n {
-		s += x[px+i*sx]
-	}
-	return s
-}
