@@ -22,6 +22,7 @@ type Node struct {
 	// Scratch space of one backward walk, valid while mark == that walk's id.
 	mark    uint64
 	pending *Tensor // gradient summed so far for out
+	owned   bool    // pending is a buffer of this walk's own, safe to add into
 	visited bool
 	needed  bool // a requested input lies below (Gradients only)
 }
@@ -128,6 +129,12 @@ func record(op string, out *Tensor, inputs []*Tensor, bw BackwardFunc) *Tensor {
 }
 
 func recordSaved(op string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw BackwardFunc) *Tensor {
+	for _, sv := range saved { // an index computed in no-grad mode, say
+		if sv != nil && sv.noGrad {
+			out.noGrad = true
+			return out
+		}
+	}
 	need := false
 	for _, in := range inputs {
 		if in.noGrad {
@@ -237,7 +244,7 @@ func (t *Tensor) RegisterHook(h Hook) {
 	if !t.requiresGrad {
 		panic("backprop: RegisterHook: tensor does not require a gradient")
 	}
-	t.hooks = append(t.hooks, h)
+	t.ext().hooks = append(t.ext().hooks, h)
 }
 
 // NoGrad returns a view of t's data (shared, not copied) marked so that
@@ -317,7 +324,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 	// Seed the outputs.
 	var roots []*Node
 	var leafOrder []*Tensor
-	leafGrad := map[*Tensor]*Tensor{}
+	leafGrad := map[*Tensor]*gradSum{}
 	for i, out := range outputs {
 		var seed *Tensor
 		if i < len(seeds) {
@@ -338,7 +345,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			seed = seed.Detach()
 		}
 		if out.node == nil {
-			leafOrder = accumulateLeaf(leafGrad, leafOrder, out, seed)
+			leafOrder = accumulateLeaf(leafGrad, leafOrder, out, seed, create)
 			continue
 		}
 		n := out.node
@@ -346,9 +353,9 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			panic(releasedMsg(n))
 		}
 		if n.mark != id {
-			n.mark, n.pending, n.visited = id, nil, false
+			n.mark, n.pending, n.owned, n.visited = id, nil, false, false
 		}
-		n.pending = addGrad(n.pending, seed)
+		n.pending, n.owned = addGrad(n.pending, n.owned, seed, create)
 		roots = append(roots, n)
 	}
 
@@ -387,7 +394,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 		}
 		out := n.out
 		if out != nil {
-			for _, h := range out.hooks {
+			for _, h := range out.hooks() {
 				if r := h(g); r != nil {
 					checkHookGrad(r, out)
 					g = r
@@ -423,11 +430,11 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			if in.node != nil {
 				m := in.node
 				if m.mark == id {
-					m.pending = addGrad(m.pending, gi)
+					m.pending, m.owned = addGrad(m.pending, m.owned, gi, create)
 				}
 				continue
 			}
-			leafOrder = accumulateLeaf(leafGrad, leafOrder, in, gi)
+			leafOrder = accumulateLeaf(leafGrad, leafOrder, in, gi, create)
 		}
 		if !retain {
 			n.release()
@@ -435,8 +442,8 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 	}
 
 	for _, leaf := range leafOrder {
-		g := leafGrad[leaf]
-		for _, h := range leaf.hooks {
+		g := leafGrad[leaf].g
+		for _, h := range leaf.hooks() {
 			if r := h(g); r != nil {
 				checkHookGrad(r, leaf)
 				g = r
@@ -475,21 +482,38 @@ func (n *Node) release() {
 	n.backward = nil
 }
 
-func accumulateLeaf(m map[*Tensor]*Tensor, order []*Tensor, leaf, g *Tensor) []*Tensor {
-	if prev, ok := m[leaf]; ok {
-		m[leaf] = addGrad(prev, g)
+// gradSum is a gradient being summed over the uses of a leaf.
+type gradSum struct {
+	g     *Tensor
+	owned bool
+}
+
+func accumulateLeaf(m map[*Tensor]*gradSum, order []*Tensor, leaf, g *Tensor, create bool) []*Tensor {
+	if acc, ok := m[leaf]; ok {
+		acc.g, acc.owned = addGrad(acc.g, acc.owned, g, create)
 		return order
 	}
-	m[leaf] = g
+	m[leaf] = &gradSum{g: g}
 	return append(order, leaf)
 }
 
-// addGrad sums gradient contributions where a value fed several ops.
-func addGrad(acc, g *Tensor) *Tensor {
-	if acc == nil {
-		return g
+// addGrad sums gradient contributions where a value fed several ops. The
+// first contribution is kept as it is (it may be shared: Add hands the same
+// gradient to both inputs); the second makes a buffer the walk owns, and
+// later ones add into it in place. With a graph to build, every sum is a
+// recorded Add instead.
+func addGrad(acc *Tensor, owned bool, g *Tensor, create bool) (*Tensor, bool) {
+	switch {
+	case acc == nil:
+		return g, false
+	case create:
+		return acc.Add(g), false
+	case owned && equalShape(acc.shape, g.shape):
+		addInPlace(acc, g)
+		return acc, true
+	default:
+		return acc.Add(g), true
 	}
-	return acc.Add(g)
 }
 
 // accumulateInto adds g to a tensor's stored gradient. Without a graph to
@@ -525,7 +549,7 @@ func topoOrder(roots []*Node, id uint64) []*Node {
 	var stack []frame
 	visit := func(n *Node) {
 		if n.mark != id {
-			n.mark, n.pending, n.visited = id, nil, false
+			n.mark, n.pending, n.owned, n.visited = id, nil, false, false
 		}
 		if n.visited {
 			return

@@ -89,6 +89,14 @@ func checkBinary(op string, a, b *Tensor) {
 func unaryMap(op string, a *Tensor, f32 func(float32) float32, f64 func(float64) float64) *Tensor {
 	a.mustFloat(op)
 	out := empty(a.dtype, a.shape)
+	if a.IsContiguous() { // the common case: one flat loop
+		if a.dtype == Float32 {
+			kernels.Map(out.f32, a.f32, a.offset, 1, f32)
+		} else {
+			kernels.Map(out.f64, a.f64, a.offset, 1, f64)
+		}
+		return out
+	}
 	eachRun(a.shape, []int{0, a.offset}, [][]int{out.strides, a.strides}, func(p []int, n int, s []int) {
 		if a.dtype == Float32 {
 			kernels.Map(out.f32[p[0]:p[0]+n], a.f32, p[1], s[1], f32)
@@ -111,6 +119,33 @@ func binaryMap(op string, a, b *Tensor, f32 func(x, y float32) float32, f64 func
 // binaryInto writes f(a, b) into out, whose shape is the broadcast of a's
 // and b's. out may be a itself (same layout), for in-place accumulation.
 func binaryInto(out, a, b *Tensor, f32 func(x, y float32) float32, f64 func(x, y float64) float64) {
+	// Flat fast paths: same-shape contiguous operands, or one of them a
+	// single value. They skip the general strided walk, which matters for
+	// the tiny tensors of scalar graphs as much as for big ones.
+	if out.IsContiguous() {
+		n := out.Numel()
+		sa, sb := -1, -1
+		switch {
+		case a.Numel() == 1:
+			sa = 0
+		case a.IsContiguous() && equalShape(a.shape, out.shape):
+			sa = 1
+		}
+		switch {
+		case b.Numel() == 1:
+			sb = 0
+		case b.IsContiguous() && equalShape(b.shape, out.shape):
+			sb = 1
+		}
+		if sa >= 0 && sb >= 0 {
+			if out.dtype == Float32 {
+				kernels.Map2(out.f32[out.offset:out.offset+n], a.f32, a.offset, sa, b.f32, b.offset, sb, f32)
+			} else {
+				kernels.Map2(out.f64[out.offset:out.offset+n], a.f64, a.offset, sa, b.f64, b.offset, sb, f64)
+			}
+			return
+		}
+	}
 	sa := broadcastStrides(a, out.shape)
 	sb := broadcastStrides(b, out.shape)
 	eachRun(out.shape, []int{out.offset, a.offset, b.offset}, [][]int{out.strides, sa, sb}, func(p []int, n int, s []int) {

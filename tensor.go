@@ -27,9 +27,31 @@ type Tensor struct {
 	noGrad       bool // see NoGrad
 	retainGrad   bool
 	grad         *Tensor
-	node         *Node  // nil for leaves
-	hooks        []Hook // run on this tensor's gradient during backward
-	name         string // optional, for pictures and tables
+	node         *Node        // nil for leaves
+	extra        *tensorExtra // rarely used fields, kept out of the hot struct
+
+	// Storage for one-element tensors, so a scalar costs one allocation.
+	one32 [1]float32
+	one64 [1]float64
+}
+
+type tensorExtra struct {
+	hooks []Hook // run on this tensor's gradient during backward
+	name  string // optional, for pictures and tables
+}
+
+func (t *Tensor) ext() *tensorExtra {
+	if t.extra == nil {
+		t.extra = &tensorExtra{}
+	}
+	return t.extra
+}
+
+func (t *Tensor) hooks() []Hook {
+	if t.extra == nil {
+		return nil
+	}
+	return t.extra.hooks
 }
 
 // empty allocates a contiguous tensor filled with zeros.
@@ -42,9 +64,17 @@ func empty(dt DType, shape []int) *Tensor {
 	n := numel(shape)
 	switch dt {
 	case Float32:
-		t.f32 = make([]float32, n)
+		if n == 1 {
+			t.f32 = t.one32[:]
+		} else {
+			t.f32 = make([]float32, n)
+		}
 	case Float64:
-		t.f64 = make([]float64, n)
+		if n == 1 {
+			t.f64 = t.one64[:]
+		} else {
+			t.f64 = make([]float64, n)
+		}
 	case Int64:
 		t.i64 = make([]int64, n)
 	default:
@@ -75,10 +105,15 @@ func (t *Tensor) Size(i int) int { return t.shape[normAxis("Size", i, len(t.shap
 func (t *Tensor) Numel() int { return numel(t.shape) }
 
 // Name is an optional label shown by graph pictures and the grad table.
-func (t *Tensor) Name() string { return t.name }
+func (t *Tensor) Name() string {
+	if t.extra == nil {
+		return ""
+	}
+	return t.extra.name
+}
 
 // SetName sets the label and returns t.
-func (t *Tensor) SetName(name string) *Tensor { t.name = name; return t }
+func (t *Tensor) SetName(name string) *Tensor { t.ext().name = name; return t }
 
 // IsContiguous reports whether the elements lie in row-major order with no
 // gaps, so the storage can be read as a flat slice.
