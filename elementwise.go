@@ -15,7 +15,7 @@ import (
 func (a *Tensor) Add(b *Tensor) *Tensor {
 	out := binaryMap("Add", a, b, addT[float32], addT[float64])
 	return record("Add", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g, g}
+		return c.two(g, g)
 	})
 }
 
@@ -36,13 +36,22 @@ func (a *Tensor) Mul(b *Tensor) *Tensor {
 	out := binaryMap("Mul", a, b, mulT[float32], mulT[float64])
 	return record("Mul", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		var ga, gb *Tensor
+		if !c.create { // no graph to build: plain kernels, no detached copies
+			if c.NeedsGrad(0) {
+				ga = binaryMap("Mul", g, c.n.inputs[1], mulT[float32], mulT[float64])
+			}
+			if c.NeedsGrad(1) {
+				gb = binaryMap("Mul", g, c.n.inputs[0], mulT[float32], mulT[float64])
+			}
+			return c.two(ga, gb)
+		}
 		if c.NeedsGrad(0) {
 			ga = g.Mul(c.Input(1))
 		}
 		if c.NeedsGrad(1) {
 			gb = g.Mul(c.Input(0))
 		}
-		return []*Tensor{ga, gb}
+		return c.two(ga, gb)
 	})
 }
 
@@ -136,7 +145,10 @@ func (a *Tensor) PowScalar(p float64) *Tensor {
 func (a *Tensor) Exp() *Tensor {
 	out := unaryMap("Exp", a, expT[float32], math.Exp)
 	return record("Exp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.Mul(c.Output())}
+		if !c.create {
+			return c.one(binaryMap("Exp", g, c.n.out, mulT[float32], mulT[float64]))
+		}
+		return c.one(g.Mul(c.Output()))
 	})
 }
 
@@ -196,7 +208,10 @@ func (a *Tensor) Cos() *Tensor {
 func (a *Tensor) Tanh() *Tensor {
 	out := unaryMap("Tanh", a, tanhT[float32], math.Tanh)
 	return record("Tanh", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.Mul(c.Output().Square().RSubScalar(1))}
+		if !c.create {
+			return c.one(binaryMap("Tanh", g, c.n.out, tanhGradT[float32], tanhGradT[float64]))
+		}
+		return c.one(g.Mul(c.Output().Square().RSubScalar(1)))
 	})
 }
 
@@ -205,8 +220,11 @@ func (a *Tensor) Tanh() *Tensor {
 func (a *Tensor) Sigmoid() *Tensor {
 	out := unaryMap("Sigmoid", a, sigmoidT[float32], sigmoidT[float64])
 	return record("Sigmoid", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		if !c.create {
+			return c.one(binaryMap("Sigmoid", g, c.n.out, sigmoidGradT[float32], sigmoidGradT[float64]))
+		}
 		s := c.Output()
-		return []*Tensor{g.Mul(s.Mul(s.RSubScalar(1)))}
+		return c.one(g.Mul(s.Mul(s.RSubScalar(1))))
 	})
 }
 
@@ -691,3 +709,8 @@ func gtT[T float32 | float64 | int64](x, y T) bool { return x > y }
 func geT[T float32 | float64 | int64](x, y T) bool { return x >= y }
 func eqT[T float32 | float64 | int64](x, y T) bool { return x == y }
 func neT[T float32 | float64 | int64](x, y T) bool { return x != y }
+
+// Fused backward formulas for the no-graph case, g·(1-y²) and g·y(1-y):
+// one pass and one allocation instead of three ops.
+func tanhGradT[T kernels.Float](g, y T) T    { return g * (1 - y*y) }
+func sigmoidGradT[T kernels.Float](g, y T) T { return g * y * (1 - y) }

@@ -48,6 +48,19 @@ type BackwardContext struct {
 	needAll bool
 	want    map[*Tensor]int // Gradients' requested inputs, or nil
 	id      uint64          // the walk
+	buf     [2]*Tensor      // backs one() and two(): no allocation per node
+}
+
+// one and two return an op's gradients in a buffer the context reuses; the
+// engine reads them before the next node runs.
+func (c *BackwardContext) one(a *Tensor) []*Tensor {
+	c.buf[0] = a
+	return c.buf[:1]
+}
+
+func (c *BackwardContext) two(a, b *Tensor) []*Tensor {
+	c.buf[0], c.buf[1] = a, b
+	return c.buf[:2]
 }
 
 func (c *BackwardContext) wrap(t *Tensor) *Tensor {
