@@ -8,14 +8,15 @@ import (
 
 // Matrix multiplication, organized as in BLIS and GotoBLAS: C is cut into
 // blocks (tasks, which run in parallel); for each block the k sum runs in
-// slices of depth kc, and each slice of op(A) and op(B) is first copied
+// equal slices of depth at most kern.kc, and each slice of op(A) and op(B) is first copied
 // ("packed") into the order the micro-kernel reads, so the kernel streams
 // through contiguous memory whatever the transposes and leading dimensions
 // were. The micro-kernel (gemm_tile.go) computes one small tile of C from
 // a packed sliver of A and of B.
 //
 // Determinism: element C(i, j) always sums its k products in the same
-// order (slices of kc in turn, steps within a slice in turn), on one
+// order (slices, fixed by k alone, in turn; steps within a slice in
+// turn), on one
 // goroutine, and lands in the same micro-tile (tiles sit at multiples of
 // mr and nr from the origin, since blocks are multiples of them). How C is
 // cut into tasks, and how many goroutines run them, changes nothing in
@@ -31,7 +32,7 @@ const gemmParallelMin = 64 * 64 * 64
 // repeated packing stays cheap. Both depend on nothing but the problem.
 const (
 	gemmTargetTasks = 8
-	gemmMinBlock    = 32
+	gemmMinBlock    = 64
 )
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C on row-major matrices, where
@@ -175,7 +176,9 @@ func (g *gemmCall[T]) task(t int) {
 	j0 := (t % g.plan.nb) * g.plan.nc
 	mcb := min(g.plan.mc, g.m-i0)
 	ncb := min(g.plan.nc, g.n-j0)
-	kcMax := min(kern.kc, g.k)
+	// The k sum runs in equal slices of at most kern.kc, rather than full
+	// ones and a sliver, which would cost a whole pass over C for little.
+	kcMax := ceilDiv(g.k, ceilDiv(g.k, kern.kc))
 	mPad, nPad := roundUp(mcb, mr), roundUp(ncb, nr)
 
 	buf := getScratch[T](kcMax*(mPad+nPad) + mr*nr)
@@ -185,8 +188,8 @@ func (g *gemmCall[T]) task(t int) {
 	bpack := s[kcMax*mPad : kcMax*(mPad+nPad)]
 	edge := s[kcMax*(mPad+nPad):]
 
-	for p0 := 0; p0 < g.k; p0 += kern.kc {
-		kc := min(kern.kc, g.k-p0)
+	for p0 := 0; p0 < g.k; p0 += kcMax {
+		kc := min(kcMax, g.k-p0)
 		// op(A)(i, p): stored at a[i*lda+p], or a[p*lda+i] when transposed.
 		var offA, ldA int
 		if g.transA {
@@ -241,32 +244,56 @@ func (g *gemmCall[T]) task(t int) {
 // packPanels copies a kc x size slice of a matrix X into slivers of width
 // w: sliver s holds, for each p in [0, kc), the w values X(p, s*w+q), with
 // zeros past size. X(p, q) is src[off+p*ld+q] when alongRows (the sliver
-// runs along stored rows), else src[off+q*ld+p].
+// runs along stored rows), else src[off+q*ld+p]. Either way the source is
+// read one stored row at a time: striding across rows instead touches a
+// new page at every step and runs several times slower.
 func packPanels[T Float](dst, src []T, off, ld int, alongRows bool, kc, size, w int) {
-	for s0 := 0; s0 < size; s0 += w {
-		n := min(w, size-s0)
-		d := dst[(s0/w)*kc*w : (s0/w+1)*kc*w]
-		if alongRows {
-			for p := range kc {
-				o := off + p*ld + s0
-				dp := d[p*w : p*w+w]
-				copy(dp, src[o:o+n])
-				clear(dp[n:])
+	slivers := ceilDiv(size, w)
+	if alongRows {
+		// A few rows at a time, so that each sliver receives a run of
+		// values per visit rather than w of them (every sliver lies on
+		// a different page).
+		const rows = 16
+		for p0 := 0; p0 < kc; p0 += rows {
+			p1 := min(p0+rows, kc)
+			for s0 := 0; s0 < size; s0 += w {
+				n := min(w, size-s0)
+				d := dst[(s0/w)*kc*w:]
+				for p := p0; p < p1; p++ {
+					o := off + p*ld + s0
+					dp := d[p*w : p*w+w]
+					copySmall(dp, src[o:o+n])
+					for q := n; q < w; q++ {
+						dp[q] = 0
+					}
+				}
 			}
-			continue
 		}
-		for q := range n {
-			o := off + (s0+q)*ld
-			for p, v := range src[o : o+kc] {
-				d[p*w+q] = v
-			}
-		}
-		for q := n; q < w; q++ {
-			for p := range kc {
-				d[p*w+q] = 0
-			}
+		return
+	}
+	for q := range size {
+		d := dst[(q/w)*kc*w+q%w:]
+		o := off + q*ld
+		for p, v := range src[o : o+kc] {
+			d[p*w] = v
 		}
 	}
+	for q := size; q < slivers*w; q++ {
+		d := dst[(q/w)*kc*w+q%w:]
+		for p := range kc {
+			d[p*w] = 0
+		}
+	}
+}
+
+// copySmall is copy for the few elements of a sliver, where a loop beats
+// copy's call into memmove.
+func copySmall[T Float](dst, src []T) int {
+	n := min(len(dst), len(src))
+	for i, v := range src[:n] {
+		dst[i] = v
+	}
+	return n
 }
 
 // Packing buffers are reused across calls (a training step multiplies the

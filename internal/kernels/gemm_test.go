@@ -272,7 +272,7 @@ func TestPlanGemm(t *testing.T) {
 			if (p.mb-1)*p.mc >= sz[0] || p.mb*p.mc < sz[0] || (p.nb-1)*p.nc >= sz[1] || p.nb*p.nc < sz[1] {
 				t.Errorf("%v: %d x %d blocks of %d x %d do not tile C exactly", sz, p.mb, p.nb, p.mc, p.nc)
 			}
-			if par && sz[0] >= 128 && sz[1] >= 128 && p.tasks() < gemmTargetTasks {
+			if par && sz[0] >= 4*gemmMinBlock && sz[1] >= 4*gemmMinBlock && p.tasks() < gemmTargetTasks {
 				t.Errorf("%v: only %d tasks", sz, p.tasks())
 			}
 		}

@@ -9,7 +9,7 @@ import "unsafe"
 // gemmKernel describes a micro-kernel and the blocking that suits it.
 type gemmKernel[T Float] struct {
 	mr, nr int // the tile of C one call computes
-	kc     int // depth of one packed block: the k sum runs in blocks of kc
+	kc     int // deepest packed slice: the k sum runs in slices of at most kc
 	mc, nc int // largest block of C one task packs A and B for
 
 	// tile reads a packed sliver of A (kc groups of mr values: a[p*mr+i] is
