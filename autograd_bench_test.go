@@ -183,10 +183,10 @@ func TestMicrogradMLPLearns(t *testing.T) {
 	m := newScalarMLP(bp.NewRNG(1337), 2, 16, 16, 1)
 	first := mlpStep(m, xs, ys, 0)
 	var last float64
-	for k := 1; k < 30; k++ {
+	for k := 1; k < 10; k++ {
 		last = mlpStep(m, xs, ys, k)
 	}
-	if !(last < first/2) {
+	if !(last < first*0.7) {
 		t.Fatalf("loss %v -> %v: not learning", first, last)
 	}
 }
