@@ -11,15 +11,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gobackprop/backprop/expr"
+	"github.com/gobackprop/backprop/viz"
 )
 
 func init() { register(newGradCmd) }
 
-const gradUsage = "grad [--json] [--dot FILE] EXPR [NAME=VALUE ...]"
+const gradUsage = "grad [--json] [--dot FILE] [--svg FILE] EXPR [NAME=VALUE ...]"
 
 func newGradCmd() *cobra.Command {
 	var jsonOut bool
-	var dotFile string
+	var dotFile, svgFile string
 	cmd := &cobra.Command{
 		Use:   gradUsage,
 		Short: "Differentiate a scalar expression and show its backward pass step by step",
@@ -40,6 +41,7 @@ that looks like a flag (-h, --x): put such an EXPR after "--". An EXPR of "-"
 is read from standard input, for expressions too long for a command line.`,
 		Example: `  backprop grad '(x+y)*z' x=-2 y=5 z=-4
   backprop grad --json '1/(1+exp(-(w0*x0+w1*x1+w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3
+  backprop grad --svg neuron.svg '1/(1+exp(-(w0*x0+w1*x1+w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3
   backprop grad --dot circuit.dot -- -x^2 x=3 && dot -Tsvg circuit.dot > circuit.svg`,
 		Args:                  cobra.ArbitraryArgs,
 		DisableFlagsInUseLine: true,
@@ -68,15 +70,19 @@ is read from standard input, for expressions too long for a command line.`,
 			if dotFile == "-" && jsonOut {
 				return errors.New("--json and --dot - would both write to standard output")
 			}
-			return runGrad(cmd.OutOrStdout(), src, rest[1:], jsonOut, dotFile)
+			if svgFile == "-" && (jsonOut || dotFile == "-") {
+				return errors.New("--svg - and --json or --dot - would both write to standard output")
+			}
+			return runGrad(cmd.OutOrStdout(), src, rest[1:], jsonOut, dotFile, svgFile)
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print one JSON object: value, gradients and nodes")
 	cmd.Flags().StringVar(&dotFile, "dot", "", "write the graph as Graphviz DOT to `FILE` (- for standard output, instead of the table)")
+	cmd.Flags().StringVar(&svgFile, "svg", "", "draw the graph as SVG into `FILE`, values in green and gradients in red (- for standard output)")
 	return cmd
 }
 
-func runGrad(out io.Writer, src string, bindings []string, jsonOut bool, dotFile string) error {
+func runGrad(out io.Writer, src string, bindings []string, jsonOut bool, dotFile, svgFile string) error {
 	ast, err := expr.Parse(src)
 	if err != nil {
 		return err
@@ -88,6 +94,14 @@ func runGrad(out io.Writer, src string, bindings []string, jsonOut bool, dotFile
 	res, err := expr.Eval(ast, vals)
 	if err != nil {
 		return err
+	}
+	switch {
+	case svgFile == "-":
+		return viz.FromExpr(res).WriteSVG(out)
+	case svgFile != "":
+		if err := writeFileAtomic(svgFile, viz.FromExpr(res).WriteSVG); err != nil {
+			return err
+		}
 	}
 	switch {
 	case dotFile == "-":
