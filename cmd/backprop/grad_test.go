@@ -138,7 +138,7 @@ func TestGradLeadingSign(t *testing.T) {
 func TestGradHelp(t *testing.T) {
 	for _, args := range [][]string{{"grad", "--help"}, {"grad", "-h"}, {"help", "grad"}} {
 		code, out, errs := cli(t, "", args...)
-		if code != 0 || errs != "" || !strings.Contains(out, "backprop grad [--json] [--dot FILE] EXPR [NAME=VALUE ...]") || !strings.Contains(out, "--dot FILE") {
+		if code != 0 || errs != "" || !strings.Contains(out, "backprop grad [--json] [--dot FILE] [--svg FILE] EXPR [NAME=VALUE ...]") || !strings.Contains(out, "--svg FILE") {
 			t.Errorf("%q: status %d, stderr %q, stdout:\n%s", args, code, errs, out)
 		}
 	}
