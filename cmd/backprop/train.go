@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/gobackprop/backprop/checkpoint"
+	"github.com/gobackprop/backprop/internal/kernels"
+	"github.com/gobackprop/backprop/nn"
+	"github.com/gobackprop/backprop/train"
+)
+
+func init() { register(newTrainCmd) }
+
+// trainFlags holds the values of the train command's flags. Which of them
+// the user set is read from the flag set, since a flag left alone takes the
+// model's default (or, when resuming, the checkpoint's setting).
+type trainFlags struct {
+	cfg      train.Config // the settings flags, parsed into place
+	dataDir  string
+	threads  int
+	out      string
+	resume   string
+	progress bool
+}
+
+const trainLong = `train trains a model on MNIST (or CIFAR-10), shows a progress bar per epoch with
+the loss, accuracy and speed, evaluates the test set after every epoch, and
+saves a checkpoint after every epoch: weights, optimizer state, epoch, step,
+random generator state and the settings, in a safetensors file (written
+atomically). Beside it go the metrics of every epoch as CSV (epoch, train
+loss, train acc, test loss, test acc, seconds, images/s, lr) and a PNG plot of
+the loss and accuracy curves, with the same base name.
+
+Models (--model):
+  softmax  a linear classifier with softmax cross-entropy
+  svm      a linear classifier with the multiclass hinge loss
+  mlp      784-512-512-10 with ReLU
+  cnn      conv 32 3x3 pad 1, ReLU, maxpool 2, conv 64 3x3 pad 1, ReLU,
+           maxpool 2, linear 128, ReLU, linear 10
+
+Each model comes with settings that train it well, so a bare
+"backprop train --model cnn" is already a good run; flags override them:
+  mlp      --optim momentum --lr 0.05 --momentum 0.9 --batch 128 --epochs 5
+  cnn      --optim adam --lr 0.001 --batch 64 --epochs 3
+  softmax  --optim momentum --lr 0.05 --momentum 0.9 --batch 128 --epochs 5
+  svm      --optim momentum --lr 0.01 --momentum 0.9 --batch 128 --epochs 5
+Choosing another --optim brings that optimizer's own defaults (lr 0.05 and
+momentum 0.9 for the SGD family, lr 0.001 for rmsprop, adam and adamw, weight
+decay 0.01 for adamw) unless --lr, --momentum or --weight-decay are given. The
+learning rate is constant unless --schedule or --warmup asks otherwise.
+
+--epochs is the total number of epochs, not the number still to train:
+"--resume FILE --epochs 5" continues a run saved after epoch 3 for 2 more.
+A resumed run keeps the settings in its checkpoint, and continues to the
+same weights, bit for bit, as a run that never stopped. Flags that would
+change them (anything but --epochs, --test-size, --threads, --data-dir and
+--out) are refused unless they repeat the checkpoint's values; --epochs may
+not change under the cosine schedule, whose shape depends on it. Without
+--out a resumed run goes on writing to FILE.
+
+--threads sets how many cores the kernels use (and GOMAXPROCS); the results do
+not depend on it.`
+
+const trainExample = `  backprop train                          # mlp on MNIST, 5 epochs, to runs/mnist-mlp.safetensors
+  backprop train --model cnn --threads 2
+  backprop train --model softmax --epochs 3 --out softmax.safetensors
+  backprop train --model mlp --optim adamw --schedule cosine --warmup 200
+  backprop train --resume runs/mnist-mlp.safetensors --epochs 8
+  backprop train --data cifar10 --data-dir ~/data/cifar-10-batches-bin --model cnn`
+
+func newTrainCmd() *cobra.Command {
+	var f trainFlags
+	cmd := &cobra.Command{
+		Use:     "train [flags]",
+		Short:   "Train a model on MNIST or CIFAR-10, with checkpoints, metrics and a plot",
+		Long:    trainLong,
+		Example: trainExample,
+		Args:    noArgs("train"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTrain(cmd, &f)
+		},
+	}
+	fs := cmd.Flags()
+	c := &f.cfg
+	fs.StringVar(&c.Data, "data", "mnist", "data set: "+strings.Join(train.DataNames(), " or "))
+	fs.StringVar(&f.dataDir, "data-dir", "", "`folder` of the data set's files (default: MNIST from the GoMNIST Go module or $MNIST_DIR; $CIFAR10_DIR)")
+	fs.StringVar(&c.Model, "model", "mlp", "model: "+strings.Join(nn.ModelNames(), ", "))
+	fs.IntVar(&c.Epochs, "epochs", 0, "total epochs (default: the model's)")
+	fs.IntVar(&c.Batch, "batch", 0, "batch size (default: the model's)")
+	fs.StringVar(&c.Optim, "optim", "", "optimizer: "+strings.Join(train.OptimNames(), ", ")+" (default: the model's)")
+	fs.Float64Var(&c.LR, "lr", 0, "learning rate (default: the model's, or the optimizer's)")
+	fs.Float64Var(&c.Momentum, "momentum", 0, "momentum of momentum, nesterov and rmsprop (default 0.9 for momentum and nesterov)")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", 0, "weight decay (L2 penalty; decoupled for adamw, whose default is 0.01)")
+	fs.StringVar(&c.Schedule, "schedule", "constant", "learning-rate schedule: constant, step (x gamma every step-size epochs) or cosine (to 0 over the run)")
+	fs.IntVar(&c.StepSize, "step-size", 2, "epochs between the step schedule's decays")
+	fs.Float64Var(&c.Gamma, "gamma", 0.1, "factor of each of the step schedule's decays")
+	fs.IntVar(&c.Warmup, "warmup", 0, "warm the learning rate up linearly over this many steps (batches) first")
+	fs.Float64Var(&c.ClipGradNorm, "clip-grad-norm", 0, "clip the gradients' global L2 norm to this before each step (0: off)")
+	fs.Uint64Var(&c.Seed, "seed", 1, "random seed of the initial weights and the shuffling")
+	fs.IntVar(&c.TrainSize, "train-size", 0, "train on the first `N` training examples only (0: all)")
+	fs.IntVar(&c.TestSize, "test-size", 0, "evaluate on the first `N` test examples only (0: all)")
+	fs.IntVar(&f.threads, "threads", 0, "cores to use (default: all, GOMAXPROCS)")
+	fs.StringVar(&f.out, "out", "", "checkpoint `file` (default runs/DATA-MODEL.safetensors, or the --resume file)")
+	fs.StringVar(&f.resume, "resume", "", "continue the run saved in checkpoint `file`")
+	fs.BoolVar(&f.progress, "progress", true, "show progress on standard error (a bar on a terminal, else a line per epoch)")
+	return cmd
+}
+
+// noArgs refuses positional arguments with a message naming the command.
+func noArgs(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return fmt.Errorf("%s takes no arguments, only flags (got %q); see backprop %s --help", name, args[0], name)
+		}
+		return nil
+	}
+}
+
+// settingFlags are the flags that set a field of train.Config, by name.
+var settingFlags = []string{"data", "model", "epochs", "batch", "optim", "lr", "momentum", "weight-decay",
+	"schedule", "step-size", "gamma", "warmup", "clip-grad-norm", "seed", "train-size", "test-size"}
+
+// resolveConfig merges the flags the user set into base: a fresh run's
+// model defaults, or a resumed run's saved settings. In a fresh run another
+// optimizer brings its own defaults first (train.Config.SetOptim).
+func resolveConfig(fs *pflag.FlagSet, parsed, base train.Config, fresh bool) train.Config {
+	c := base
+	set := fs.Changed
+	if set("optim") && fresh {
+		c.SetOptim(parsed.Optim)
+	}
+	for _, name := range settingFlags {
+		if !set(name) {
+			continue
+		}
+		switch name {
+		case "data":
+			c.Data = parsed.Data
+		case "model":
+			c.Model = parsed.Model
+		case "epochs":
+			c.Epochs = parsed.Epochs
+		case "batch":
+			c.Batch = parsed.Batch
+		case "optim":
+			c.Optim = parsed.Optim
+		case "lr":
+			c.LR = parsed.LR
+		case "momentum":
+			c.Momentum = parsed.Momentum
+		case "weight-decay":
+			c.WeightDecay = parsed.WeightDecay
+		case "schedule":
+			c.Schedule = parsed.Schedule
+		case "step-size":
+			c.StepSize = parsed.StepSize
+		case "gamma":
+			c.Gamma = parsed.Gamma
+		case "warmup":
+			c.Warmup = parsed.Warmup
+		case "clip-grad-norm":
+			c.ClipGradNorm = parsed.ClipGradNorm
+		case "seed":
+			c.Seed = parsed.Seed
+		case "train-size":
+			c.TrainSize = parsed.TrainSize
+		case "test-size":
+			c.TestSize = parsed.TestSize
+		}
+	}
+	return c
+}
+
+func runTrain(cmd *cobra.Command, f *trainFlags) error {
+	fs := cmd.Flags()
+	stderr := cmd.ErrOrStderr()
+
+	// Everything that can be wrong with the command line or the files is
+	// checked before anything is printed, so that such an error is the one
+	// line the user sees.
+	if fs.Changed("threads") && f.threads < 1 {
+		return fmt.Errorf("--threads %d: want at least 1", f.threads)
+	}
+	var (
+		cfg   train.Config
+		st    checkpoint.State
+		saved train.Config
+	)
+	if f.resume != "" {
+		var err error
+		if st, err = checkpoint.LoadState(f.resume); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		if saved, err = train.ConfigOf(st); err != nil {
+			return fmt.Errorf("--resume %s: %w", f.resume, err)
+		}
+		cfg = resolveConfig(fs, f.cfg, saved, false)
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		if d := saved.Mismatch(cfg); len(d) > 0 {
+			return fmt.Errorf("--resume %s: a resumed run keeps the settings it was started with, but the flags ask for %s; drop those flags, or start a new run with --out", f.resume, strings.Join(d, ", "))
+		}
+	} else {
+		base, err := train.Defaults(f.cfg.Model)
+		if err != nil {
+			return fmt.Errorf("--model: %w", err)
+		}
+		cfg = resolveConfig(fs, f.cfg, base, true)
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+	}
+	out := f.out
+	switch {
+	case out != "":
+	case f.resume != "":
+		out = f.resume
+	default:
+		out = filepath.Join("runs", cfg.Data+"-"+cfg.Model+".safetensors")
+	}
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return fmt.Errorf("--out %s is a folder; give a file name", out)
+	}
+
+	if f.resume != "" && st.Epoch >= cfg.Epochs {
+		fmt.Fprintf(cmd.OutOrStdout(), "%s has already trained %d of %d epochs: nothing to do (--epochs is the total; raise it to train on)\n", f.resume, st.Epoch, cfg.Epochs)
+		return nil
+	}
+
+	trainSet, testSet, err := train.LoadData(cfg.Data, f.dataDir)
+	if err != nil {
+		return err
+	}
+	tr, err := train.New(cfg, trainSet, testSet)
+	if err != nil {
+		return err
+	}
+	if f.resume != "" {
+		if err := tr.Restore(st); err != nil {
+			return fmt.Errorf("--resume %s: %s", f.resume, firstErrors(err, 3))
+		}
+	}
+	if dir := filepath.Dir(out); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+
+	if f.threads > 0 {
+		prev := runtime.GOMAXPROCS(f.threads)
+		kernels.SetThreads(f.threads)
+		defer func() {
+			runtime.GOMAXPROCS(prev)
+			kernels.SetThreads(0)
+		}()
+	}
+
+	var progress train.Progress
+	if f.progress {
+		progress = train.NewProgress(stderr)
+		printHeader(stderr, tr, f, out)
+	}
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	defer stop()
+	if err := tr.Run(ctx, out, progress); err != nil {
+		if errors.Is(err, context.Canceled) {
+			if tr.Epoch > 0 || f.resume != "" {
+				return fmt.Errorf("interrupted in epoch %d; %s holds the run up to epoch %d: continue with backprop train --resume %s", tr.Epoch+1, out, tr.Epoch, out)
+			}
+			return fmt.Errorf("interrupted in epoch 1, before the first checkpoint")
+		}
+		return err
+	}
+	last := tr.History[len(tr.History)-1]
+	csvPath, pngPath := train.SidePaths(out)
+	fmt.Fprintf(cmd.OutOrStdout(), "test accuracy %.2f%% after %d epochs; wrote %s, %s and %s\n",
+		100*last.TestAcc, tr.Epoch, out, csvPath, pngPath)
+	return nil
+}
+
+func printHeader(w io.Writer, tr *train.Trainer, f *trainFlags, out string) {
+	cfg := tr.Config
+	fmt.Fprintf(w, "training %s (%d parameters) on %s: %d training and %d test examples, %d threads\n",
+		cfg.Model, nn.NumParams(tr.Model), cfg.Data, tr.TrainSet.Len(), tr.TestSet.Len(), kernels.Threads())
+	fmt.Fprintf(w, "  %s\n", cfg.Describe())
+	if f.resume != "" {
+		fmt.Fprintf(w, "  resuming %s after epoch %d\n", f.resume, tr.Epoch)
+	}
+	fmt.Fprintf(w, "  checkpoint %s after every epoch\n", out)
+}
