@@ -51,8 +51,53 @@
 // ops return new tensors and never write into their inputs. A node keeps its
 // inputs and saved tensors alive until Backward has used them; then, unless
 // RetainGraph is set, it drops them so the activations can be collected, and
-// a second Backward through it is an error. Leaf gradients are accumulated
-// in place into a buffer the leaf owns, which ZeroGrad zeroes in place.
+// a second Backward through it is an error.
+//
+// Who owns a buffer:
+//   - a tensor made by a constructor (Zeros, FromFloat32s, an RNG) owns its
+//     storage, on the Go heap; so do parameters;
+//   - a leaf's gradient is a buffer the leaf owns, on the heap, never in a
+//     Pool. Backward adds into it in place; ZeroGrad keeps it and defers the
+//     zeroing, so the next Backward writes into it instead of adding to zeros
+//     (Grad reads zeros if it is asked for first). A training step therefore
+//     allocates no gradient buffers after the first one;
+//   - an op's result is allocated by the op: on the heap, or in a Pool when
+//     one of its inputs is marked with one.
+//
+// A Pool is how a training step avoids allocating its activations and
+// gradients again every step. x.InPool(p) marks a view of the input batch;
+// every op with a marked input takes its result's storage from p and marks
+// the result, so the whole forward pass, the loss and the gradients Backward
+// computes from them live in p (parameters are not marked, and the Grad
+// buffers that Backward accumulates into stay on the heap). p.Reset() at the
+// end of the step makes all of it reusable: the next step, having the same
+// shapes, takes the same buffers back from p's free lists, zeroed where an
+// op needs zeros, and allocates no storage at all.
+//
+//	p := backprop.NewPool()
+//	for step := range steps {
+//		loss := backprop.CrossEntropyFromLogits(model(x.InPool(p)), y)
+//		loss.Backward()
+//		update(params)   // reads the Grad buffers, which are not in p
+//		l := loss.Item() // copy out what outlives the step
+//		p.Reset()        // everything computed in p is dead from here on
+//	}
+//
+// After Reset, a tensor computed in the pool must not be used: its storage
+// is handed to the next op that asks. Using one anyway panics (ops check
+// their inputs, and so do Item, At, F32 and the other accessors), and in
+// debug mode (Pool.SetDebug, or BACKPROP_POOL_DEBUG=1 when the pool is made)
+// Reset also poisons the freed buffers with NaN and never reuses them, so
+// that a raw slice kept past Reset shows NaN instead of another step's
+// numbers. A pool is for one computation at a time: give each goroutine its
+// own (pools are independent, and safe to use side by side).
+//
+// What a pooled step still allocates on the heap is small and fixed: the
+// Tensor headers and graph nodes of the step (a tensor of up to four axes is
+// one allocation; its shape lives in it), the backward closures, and the
+// worker goroutines of parallel kernels. Scratch space (a reduction's
+// partial sums, GEMM packing, the engine's walk) is reused across calls.
+// BenchmarkMLPStep measures it.
 //
 // # Dtypes
 //

@@ -13,7 +13,7 @@ import (
 
 // Add returns a + b.
 func (a *Tensor) Add(b *Tensor) *Tensor {
-	out := binaryMap("Add", a, b, addT[float32], addT[float64])
+	out := binaryKernel("Add", a, b, kernels.AddRun[float32], kernels.AddRun[float64])
 	return record("Add", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.two(g, g)
 	})
@@ -21,27 +21,27 @@ func (a *Tensor) Add(b *Tensor) *Tensor {
 
 // Sub returns a - b.
 func (a *Tensor) Sub(b *Tensor) *Tensor {
-	out := binaryMap("Sub", a, b, subT[float32], subT[float64])
+	out := binaryKernel("Sub", a, b, kernels.SubRun[float32], kernels.SubRun[float64])
 	return record("Sub", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		var gb *Tensor
 		if c.NeedsGrad(1) {
 			gb = g.Neg()
 		}
-		return []*Tensor{g, gb}
+		return c.two(g, gb)
 	})
 }
 
 // Mul returns a * b elementwise.
 func (a *Tensor) Mul(b *Tensor) *Tensor {
-	out := binaryMap("Mul", a, b, mulT[float32], mulT[float64])
+	out := binaryKernel("Mul", a, b, kernels.MulRun[float32], kernels.MulRun[float64])
 	return record("Mul", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		var ga, gb *Tensor
 		if !c.create { // no graph to build: plain kernels, no detached copies
 			if c.NeedsGrad(0) {
-				ga = binaryMap("Mul", g, c.n.inputs[1], mulT[float32], mulT[float64])
+				ga = binaryKernel("Mul", g, c.n.inputs[1], kernels.MulRun[float32], kernels.MulRun[float64])
 			}
 			if c.NeedsGrad(1) {
-				gb = binaryMap("Mul", g, c.n.inputs[0], mulT[float32], mulT[float64])
+				gb = binaryKernel("Mul", g, c.n.inputs[0], kernels.MulRun[float32], kernels.MulRun[float64])
 			}
 			return c.two(ga, gb)
 		}
@@ -57,7 +57,7 @@ func (a *Tensor) Mul(b *Tensor) *Tensor {
 
 // Div returns a / b elementwise.
 func (a *Tensor) Div(b *Tensor) *Tensor {
-	out := binaryMap("Div", a, b, divT[float32], divT[float64])
+	out := binaryKernel("Div", a, b, kernels.DivRun[float32], kernels.DivRun[float64])
 	return record("Div", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		ga := g.Div(c.Input(1))
 		var gb *Tensor
@@ -65,20 +65,24 @@ func (a *Tensor) Div(b *Tensor) *Tensor {
 			// d(a/b)/db = -a/b^2 = -(g/b) * (a/b)
 			gb = ga.Mul(c.Output()).Neg()
 		}
-		return []*Tensor{ga, gb}
+		return c.two(ga, gb)
 	})
 }
 
 // Neg returns -a.
 func (a *Tensor) Neg() *Tensor {
-	out := unaryMap("Neg", a, func(x float32) float32 { return -x }, func(x float64) float64 { return -x })
+	out := unaryKernel("Neg", a, kernels.NegRun[float32], kernels.NegRun[float64])
 	return record("Neg", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.Neg()}
+		return c.one(g.Neg())
 	})
 }
 
 // scalarLike returns a 0-d tensor of t's dtype holding v.
 func scalarLike(t *Tensor, v float64) *Tensor { return t.dtype.Scalar(v) }
+
+// zerosFor returns zeros of t's dtype and shape, in t's pool: a gradient
+// that happens to be zero is a result like any other.
+func zerosFor(op string, t *Tensor) *Tensor { return newIn(poolOf(op, t), t.dtype, t.shape) }
 
 // AddScalar returns a + s.
 func (a *Tensor) AddScalar(s float64) *Tensor { return a.Add(scalarLike(a, s)) }
@@ -123,7 +127,7 @@ func (a *Tensor) Pow(b *Tensor) *Tensor {
 				gb = Where(zeroBase, scalarLike(gb, 0), gb)
 			}
 		}
-		return []*Tensor{ga, gb}
+		return c.two(ga, gb)
 	})
 }
 
@@ -135,18 +139,18 @@ func (a *Tensor) PowScalar(p float64) *Tensor {
 	return record("PowScalar", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		if p == 0 {
 			// x^0 is constant; p·x^(p-1) would be 0·∞ at x = 0.
-			return []*Tensor{ZerosLike(g)}
+			return c.one(zerosFor("PowScalar", g))
 		}
-		return []*Tensor{g.Mul(c.Input(0).PowScalar(p - 1).MulScalar(p))}
+		return c.one(g.Mul(c.Input(0).PowScalar(p - 1).MulScalar(p)))
 	})
 }
 
 // Exp returns e^a elementwise.
 func (a *Tensor) Exp() *Tensor {
-	out := unaryMap("Exp", a, expT[float32], math.Exp)
+	out := unaryKernel("Exp", a, kernels.ExpRun[float32], kernels.ExpRun[float64])
 	return record("Exp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		if !c.create {
-			return c.one(binaryMap("Exp", g, c.n.out, mulT[float32], mulT[float64]))
+			return c.one(binaryKernel("Exp", g, c.n.out, kernels.MulRun[float32], kernels.MulRun[float64]))
 		}
 		return c.one(g.Mul(c.Output()))
 	})
@@ -155,25 +159,25 @@ func (a *Tensor) Exp() *Tensor {
 // Log returns the natural logarithm of a elementwise (NaN for negative
 // values, -Inf at 0).
 func (a *Tensor) Log() *Tensor {
-	out := unaryMap("Log", a, logT[float32], math.Log)
+	out := unaryKernel("Log", a, kernels.LogRun[float32], kernels.LogRun[float64])
 	return record("Log", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.Div(c.Input(0))}
+		return c.one(g.Div(c.Input(0)))
 	})
 }
 
 // Sqrt returns the square root of a elementwise (NaN for negative values).
 func (a *Tensor) Sqrt() *Tensor {
-	out := unaryMap("Sqrt", a, sqrtT[float32], math.Sqrt)
+	out := unaryKernel("Sqrt", a, kernels.SqrtRun[float32], kernels.SqrtRun[float64])
 	return record("Sqrt", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.Div(c.Output()).MulScalar(0.5)}
+		return c.one(g.Div(c.Output()).MulScalar(0.5))
 	})
 }
 
 // Square returns a*a elementwise.
 func (a *Tensor) Square() *Tensor {
-	out := unaryMap("Square", a, func(x float32) float32 { return x * x }, func(x float64) float64 { return x * x })
+	out := unaryKernel("Square", a, kernels.SquareRun[float32], kernels.SquareRun[float64])
 	return record("Square", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.Mul(c.Input(0)).MulScalar(2)}
+		return c.one(g.Mul(c.Input(0)).MulScalar(2))
 	})
 }
 
@@ -182,7 +186,7 @@ func (a *Tensor) Reciprocal() *Tensor {
 	out := unaryMap("Reciprocal", a, func(x float32) float32 { return 1 / x }, func(x float64) float64 { return 1 / x })
 	return record("Reciprocal", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		// d(1/x)/dx = -1/x² = -out².
-		return []*Tensor{g.Mul(c.Output().Square()).Neg()}
+		return c.one(g.Mul(c.Output().Square()).Neg())
 	})
 }
 
@@ -192,7 +196,7 @@ func (a *Tensor) Reciprocal() *Tensor {
 func (a *Tensor) Sin() *Tensor {
 	out := unaryMap("Sin", a, sinT[float32], math.Sin)
 	return record("Sin", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.Mul(c.Input(0).Cos())}
+		return c.one(g.Mul(c.Input(0).Cos()))
 	})
 }
 
@@ -200,16 +204,16 @@ func (a *Tensor) Sin() *Tensor {
 func (a *Tensor) Cos() *Tensor {
 	out := unaryMap("Cos", a, cosT[float32], math.Cos)
 	return record("Cos", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.Mul(c.Input(0).Sin()).Neg()}
+		return c.one(g.Mul(c.Input(0).Sin()).Neg())
 	})
 }
 
 // Tanh returns the hyperbolic tangent of a elementwise.
 func (a *Tensor) Tanh() *Tensor {
-	out := unaryMap("Tanh", a, tanhT[float32], math.Tanh)
+	out := unaryKernel("Tanh", a, kernels.TanhRun[float32], kernels.TanhRun[float64])
 	return record("Tanh", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		if !c.create {
-			return c.one(binaryMap("Tanh", g, c.n.out, tanhGradT[float32], tanhGradT[float64]))
+			return c.one(binaryKernel("Tanh", g, c.n.out, kernels.TanhGradRun[float32], kernels.TanhGradRun[float64]))
 		}
 		return c.one(g.Mul(c.Output().Square().RSubScalar(1)))
 	})
@@ -221,7 +225,7 @@ func (a *Tensor) Sigmoid() *Tensor {
 	out := unaryMap("Sigmoid", a, sigmoidT[float32], sigmoidT[float64])
 	return record("Sigmoid", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		if !c.create {
-			return c.one(binaryMap("Sigmoid", g, c.n.out, sigmoidGradT[float32], sigmoidGradT[float64]))
+			return c.one(binaryKernel("Sigmoid", g, c.n.out, kernels.SigmoidGradRun[float32], kernels.SigmoidGradRun[float64]))
 		}
 		s := c.Output()
 		return c.one(g.Mul(s.Mul(s.RSubScalar(1))))
@@ -233,7 +237,7 @@ func (a *Tensor) Sigmoid() *Tensor {
 func (a *Tensor) GELU() *Tensor {
 	out := unaryMap("GELU", a, geluT[float32], geluT[float64])
 	return record("GELU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.Mul(geluGrad(c.Input(0)))}
+		return c.one(g.Mul(geluGrad(c.Input(0))))
 	})
 }
 
@@ -246,7 +250,7 @@ func geluGrad(x *Tensor) *Tensor {
 		x := c.Input(0)
 		x2 := x.Square()
 		phi := x2.MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
-		return []*Tensor{g.Mul(phi.Mul(x2.RSubScalar(2)))}
+		return c.one(g.Mul(phi.Mul(x2.RSubScalar(2))))
 	})
 }
 
@@ -263,7 +267,7 @@ func geluGrad(x *Tensor) *Tensor {
 func (a *Tensor) ReLU() *Tensor {
 	out := unaryKernel("ReLU", a, kernels.ReLU[float32], kernels.ReLU[float64])
 	return record("ReLU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{reluBackward(g, c.Input(0))}
+		return c.one(reluBackward(g, c.Input(0)))
 	})
 }
 
@@ -272,7 +276,7 @@ func (a *Tensor) ReLU() *Tensor {
 func reluBackward(g, x *Tensor) *Tensor {
 	out := binaryKernel("ReLUBackward", g, x, kernels.ReLUGrad[float32], kernels.ReLUGrad[float64])
 	return recordSaved("ReLUBackward", out, []*Tensor{g}, []*Tensor{x}, func(c *BackwardContext, gg *Tensor) []*Tensor {
-		return []*Tensor{reluBackward(gg, c.Saved(0))}
+		return c.one(reluBackward(gg, c.Saved(0)))
 	})
 }
 
@@ -307,9 +311,9 @@ func (a *Tensor) LeakyReLU(slope float64) *Tensor {
 
 // Abs returns |a| elementwise.
 func (a *Tensor) Abs() *Tensor {
-	out := unaryMap("Abs", a, absT[float32], math.Abs)
+	out := unaryKernel("Abs", a, kernels.AbsRun[float32], kernels.AbsRun[float64])
 	return record("Abs", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{maskedGrad("AbsBackward", g, c.Input(0), absGradT[float32], absGradT[float64])}
+		return c.one(maskedGrad("AbsBackward", g, c.Input(0), absGradT[float32], absGradT[float64]))
 	})
 }
 
@@ -318,7 +322,7 @@ func (a *Tensor) Abs() *Tensor {
 func (a *Tensor) Sign() *Tensor {
 	out := unaryMap("Sign", a, signT[float32], signT[float64])
 	return record("Sign", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{ZerosLike(g)}
+		return c.one(zerosFor("Sign", g))
 	})
 }
 
@@ -377,7 +381,7 @@ func extremumGrads(c *BackwardContext, g *Tensor, w32 func(x, y float32) float32
 	if c.NeedsGrad(1) {
 		gb = g.Mul(binaryMap("Maximum", y, x, w32, w64))
 	}
-	return []*Tensor{ga, gb}
+	return c.two(ga, gb)
 }
 
 // maskedGrad returns f(g, x) elementwise, where f scales g by a piecewise
@@ -386,7 +390,7 @@ func extremumGrads(c *BackwardContext, g *Tensor, w32 func(x, y float32) float32
 func maskedGrad(op string, g, x *Tensor, f32 func(g, x float32) float32, f64 func(g, x float64) float64) *Tensor {
 	out := binaryMap(op, g, x, f32, f64)
 	return recordSaved(op, out, []*Tensor{g}, []*Tensor{x}, func(c *BackwardContext, gg *Tensor) []*Tensor {
-		return []*Tensor{maskedGrad(op, gg, c.Saved(0), f32, f64)}
+		return c.one(maskedGrad(op, gg, c.Saved(0), f32, f64))
 	})
 }
 
@@ -404,7 +408,7 @@ func Where(cond, a, b *Tensor) *Tensor {
 	if !ok {
 		panic(fmt.Sprintf("backprop: Where: shapes %v (cond), %v and %v cannot be broadcast together", cond.shape, a.shape, b.shape))
 	}
-	out := empty(a.dtype, shape)
+	out := rawIn(poolOf("Where", a, b, cond), a.dtype, shape)
 	sc, sa, sb := broadcastStrides(cond, shape), broadcastStrides(a, shape), broadcastStrides(b, shape)
 	eachRun(shape, []int{0, cond.offset, a.offset, b.offset}, [][]int{out.strides, sc, sa, sb}, func(p []int, n int, s []int) {
 		if out.dtype == Float32 {
@@ -429,7 +433,7 @@ func Where(cond, a, b *Tensor) *Tensor {
 		if c.NeedsGrad(1) {
 			gb = Where(cd, zero, g)
 		}
-		return []*Tensor{ga, gb}
+		return c.two(ga, gb)
 	})
 }
 
@@ -518,7 +522,7 @@ func compare(op string, a, b *Tensor, p32 func(x, y float32) bool, p64 func(x, y
 		panic(fmt.Sprintf("backprop: %s: dtypes %v (shape %v) and %v (shape %v) differ; convert one with To", op, a.dtype, a.shape, b.dtype, b.shape))
 	}
 	shape := broadcastShapes(op, a.shape, b.shape)
-	out := empty(a.dtype, shape)
+	out := newIn(poolOf(op, a, b), a.dtype, shape)
 	x, y := a, b
 	if swap {
 		x, y = b, a
@@ -548,40 +552,6 @@ func compareLoop[T float32 | float64 | int64](dst, x []T, px, sx int, y []T, py,
 	}
 }
 
-// unaryKernel is unaryMap for a slice kernel, which loops without a call
-// per element.
-func unaryKernel(op string, a *Tensor, k32 func(dst, x []float32, px, sx int), k64 func(dst, x []float64, px, sx int)) *Tensor {
-	a.mustFloat(op)
-	out := empty(a.dtype, a.shape)
-	eachRun(a.shape, []int{0, a.offset}, [][]int{out.strides, a.strides}, func(p []int, n int, s []int) {
-		if a.dtype == Float32 {
-			k32(out.f32[p[0]:p[0]+n], a.f32, p[1], s[1])
-		} else {
-			k64(out.f64[p[0]:p[0]+n], a.f64, p[1], s[1])
-		}
-	})
-	return out
-}
-
-// binaryKernel is binaryMap for a slice kernel. The result is new and
-// contiguous, so each run of it is a plain slice.
-func binaryKernel(op string, a, b *Tensor,
-	k32 func(dst, a []float32, pa, sa int, b []float32, pb, sb int),
-	k64 func(dst, a []float64, pa, sa int, b []float64, pb, sb int)) *Tensor {
-	checkBinary(op, a, b)
-	shape := broadcastShapes(op, a.shape, b.shape)
-	out := empty(a.dtype, shape)
-	sa, sb := broadcastStrides(a, shape), broadcastStrides(b, shape)
-	eachRun(shape, []int{0, a.offset, b.offset}, [][]int{out.strides, sa, sb}, func(p []int, n int, s []int) {
-		if a.dtype == Float32 {
-			k32(out.f32[p[0]:p[0]+n], a.f32, p[1], s[1], b.f32, p[2], s[2])
-		} else {
-			k64(out.f64[p[0]:p[0]+n], a.f64, p[1], s[1], b.f64, p[2], s[2])
-		}
-	})
-	return out
-}
-
 // hasValue reports whether any element of t equals v.
 func hasValue(t *Tensor, v float64) bool {
 	found := false
@@ -607,13 +577,8 @@ func b2f[T kernels.Float](c bool) T {
 }
 
 func powT[T kernels.Float](x, y T) T { return T(math.Pow(float64(x), float64(y))) }
-func expT[T kernels.Float](x T) T    { return T(math.Exp(float64(x))) }
-func logT[T kernels.Float](x T) T    { return T(math.Log(float64(x))) }
-func sqrtT[T kernels.Float](x T) T   { return T(math.Sqrt(float64(x))) }
 func sinT[T kernels.Float](x T) T    { return T(math.Sin(float64(x))) }
 func cosT[T kernels.Float](x T) T    { return T(math.Cos(float64(x))) }
-func tanhT[T kernels.Float](x T) T   { return T(math.Tanh(float64(x))) }
-func absT[T kernels.Float](x T) T    { return T(math.Abs(float64(x))) }
 
 // sigmoidT never evaluates e^x for large positive x: for x < 0 it uses
 // e^x/(1+e^x), whose exponential only underflows (to 0), never overflows.
@@ -709,8 +674,3 @@ func gtT[T float32 | float64 | int64](x, y T) bool { return x > y }
 func geT[T float32 | float64 | int64](x, y T) bool { return x >= y }
 func eqT[T float32 | float64 | int64](x, y T) bool { return x == y }
 func neT[T float32 | float64 | int64](x, y T) bool { return x != y }
-
-// Fused backward formulas for the no-graph case, g·(1-y²) and g·y(1-y):
-// one pass and one allocation instead of three ops.
-func tanhGradT[T kernels.Float](g, y T) T    { return g * (1 - y*y) }
-func sigmoidGradT[T kernels.Float](g, y T) T { return g * y * (1 - y) }

@@ -3,7 +3,10 @@ package backprop
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
+
+	"github.com/gobackprop/backprop/internal/kernels"
 )
 
 // Node is one recorded operation: what it was, the tensors it read, and the
@@ -175,6 +178,22 @@ func recordSaved(op string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw B
 	return out
 }
 
+// recording reports whether record would attach a node to out for these
+// inputs (no saved tensors). When it would not, it marks out as record
+// would, so an op can return out at once without building its backward
+// closure: inference and no-graph backward passes then allocate none.
+func recording(out *Tensor, inputs ...*Tensor) bool {
+	need := false
+	for _, in := range inputs {
+		if in.noGrad {
+			out.noGrad = true
+			return false
+		}
+		need = need || in.requiresGrad
+	}
+	return need
+}
+
 // Record attaches a custom op to the graph: out is the result of the op
 // called name on inputs, computed by the caller without recording (on
 // detached inputs), and bw is its backward. saved lists any other tensors bw
@@ -215,30 +234,41 @@ func (t *Tensor) GradFn() *Node { return t.node }
 
 // Grad returns the gradient accumulated by Backward: always for leaves that
 // require one, and for other tensors after RetainGrad. Nil until then.
-func (t *Tensor) Grad() *Tensor { return t.grad }
+func (t *Tensor) Grad() *Tensor {
+	if t.gradZero {
+		t.grad.fill(0)
+		t.gradZero = false
+	}
+	return t.grad
+}
 
-// ZeroGrad zeroes t's accumulated gradient in place (keeping its buffer, so
-// a training loop does not reallocate it every step).
+// ZeroGrad zeroes t's accumulated gradient, keeping its buffer so that a
+// training loop does not reallocate it every step. The zeroing is deferred:
+// the next Backward writes its gradient into the buffer instead of adding
+// to zeros (a pass over the buffer saved, and another not made), and Grad
+// fills it with zeros if it is asked for first. So a gradient tensor taken
+// from Grad before ZeroGrad keeps its old values until then; take it from
+// Grad again.
 func (t *Tensor) ZeroGrad() {
 	if t.grad == nil {
 		return
 	}
-	if t.grad.requiresGrad || !t.grad.IsContiguous() {
-		t.grad = nil
+	if t.grad.requiresGrad || !t.grad.IsContiguous() || t.grad.owner != nil {
+		t.grad, t.gradZero = nil, false
 		return
 	}
-	t.grad.fill(0)
+	t.gradZero = true
 }
 
 // ClearGrad drops t's gradient (PyTorch's zero_grad(set_to_none=True)).
-func (t *Tensor) ClearGrad() { t.grad = nil }
+func (t *Tensor) ClearGrad() { t.grad, t.gradZero = nil, false }
 
 // SetGrad replaces t's accumulated gradient (nil clears it).
 func (t *Tensor) SetGrad(g *Tensor) {
 	if g != nil && !slices.Equal(g.shape, t.shape) {
 		panic(fmt.Sprintf("backprop: SetGrad: gradient of shape %v for tensor of shape %v", g.shape, t.shape))
 	}
-	t.grad = g
+	t.grad, t.gradZero = g, false
 }
 
 // RetainGrad asks Backward to store the gradient of a non-leaf tensor in
@@ -317,7 +347,7 @@ func Gradients(outputs, gradOutputs, inputs []*Tensor, opt BackwardOptions) []*T
 	res := walk(outputs, gradOutputs, inputs, opt)
 	for i, r := range res {
 		if r == nil {
-			res[i] = ZerosLike(inputs[i])
+			res[i] = zerosFor("Gradients", inputs[i])
 		}
 	}
 	return res
@@ -335,9 +365,10 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 	retain := opt.RetainGraph || create
 
 	// Seed the outputs.
-	var roots []*Node
-	var leafOrder []*Tensor
-	leafGrad := map[*Tensor]*gradSum{}
+	ws := getWalkScratch()
+	defer ws.put()
+	leaves := &ws.leaves
+	roots := ws.roots[:0]
 	for i, out := range outputs {
 		var seed *Tensor
 		if i < len(seeds) {
@@ -350,7 +381,8 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			if out.Numel() != 1 {
 				panic(fmt.Sprintf("backprop: backward: output of shape %v is not a scalar; pass its upstream gradient", out.shape))
 			}
-			seed = OnesLike(out)
+			seed = rawIn(poolOf("Backward", out), out.dtype, out.shape)
+			seed.fill(1)
 		} else if !slices.Equal(seed.shape, out.shape) {
 			panic(fmt.Sprintf("backprop: backward: upstream gradient of shape %v for output of shape %v", seed.shape, out.shape))
 		}
@@ -358,7 +390,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			seed = seed.Detach()
 		}
 		if out.node == nil {
-			leafOrder = accumulateLeaf(leafGrad, leafOrder, out, seed, create)
+			leaves.add(out, seed, create)
 			continue
 		}
 		n := out.node
@@ -382,7 +414,8 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 		}
 	}
 
-	order := topoOrder(roots, id)
+	ws.roots = roots
+	order := topoOrder(ws, roots, id)
 
 	// With requested inputs, run only nodes that have one below them.
 	if want != nil {
@@ -397,7 +430,8 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 		}
 	}
 
-	ctx := BackwardContext{create: create, want: want, id: id}
+	ctx := &ws.ctx
+	*ctx = BackwardContext{create: create, want: want, id: id}
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]
 		g := n.pending
@@ -418,7 +452,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 					results[k] = g
 				}
 			} else if out.retainGrad {
-				out.grad = accumulateInto(out.grad, g, create)
+				out.accumulateGrad(g, create)
 			}
 		}
 		if want != nil && !n.needed {
@@ -428,7 +462,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			panic(releasedMsg(n))
 		}
 		ctx.n = n
-		gs := n.backward(&ctx, g)
+		gs := n.backward(ctx, g)
 		for j, in := range n.inputs {
 			if j >= len(gs) || gs[j] == nil || !ctx.NeedsGrad(j) {
 				continue
@@ -447,15 +481,15 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 				}
 				continue
 			}
-			leafOrder = accumulateLeaf(leafGrad, leafOrder, in, gi, create)
+			leaves.add(in, gi, create)
 		}
 		if !retain {
 			n.release()
 		}
 	}
 
-	for _, leaf := range leafOrder {
-		g := leafGrad[leaf].g
+	for i := range leaves.sums {
+		leaf, g := leaves.sums[i].leaf, leaves.sums[i].g
 		for _, h := range leaf.hooks() {
 			if r := h(g); r != nil {
 				checkHookGrad(r, leaf)
@@ -468,7 +502,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			}
 			continue
 		}
-		leaf.grad = accumulateInto(leaf.grad, g, create)
+		leaf.accumulateGrad(g, create)
 	}
 	if want == nil {
 		return nil
@@ -497,17 +531,61 @@ func (n *Node) release() {
 
 // gradSum is a gradient being summed over the uses of a leaf.
 type gradSum struct {
+	leaf  *Tensor
 	g     *Tensor
 	owned bool
 }
 
-func accumulateLeaf(m map[*Tensor]*gradSum, order []*Tensor, leaf, g *Tensor, create bool) []*Tensor {
-	if acc, ok := m[leaf]; ok {
+// leafSums are the gradients of the leaves a walk reaches, in the order it
+// first reaches them.
+type leafSums struct {
+	index map[*Tensor]int
+	sums  []gradSum
+}
+
+func (l *leafSums) add(leaf, g *Tensor, create bool) {
+	if i, ok := l.index[leaf]; ok {
+		acc := &l.sums[i]
 		acc.g, acc.owned = addGrad(acc.g, acc.owned, g, create)
-		return order
+		return
 	}
-	m[leaf] = &gradSum{g: g}
-	return append(order, leaf)
+	if l.index == nil {
+		l.index = make(map[*Tensor]int)
+	}
+	l.index[leaf] = len(l.sums)
+	l.sums = append(l.sums, gradSum{leaf: leaf, g: g})
+}
+
+// walkScratch is what a backward walk needs besides the graph, kept from
+// one walk to the next (a training step's walk then allocates none of it).
+type walkScratch struct {
+	roots  []*Node
+	order  []*Node
+	stack  []topoFrame
+	leaves leafSums
+	ctx    BackwardContext
+}
+
+type topoFrame struct {
+	n *Node
+	i int
+}
+
+var walkScratchPool = sync.Pool{New: func() any { return new(walkScratch) }}
+
+func getWalkScratch() *walkScratch { return walkScratchPool.Get().(*walkScratch) }
+
+// put drops every reference the scratch holds, so that it keeps no graph
+// alive, and returns it for the next walk.
+func (w *walkScratch) put() {
+	clear(w.roots[:cap(w.roots)])
+	clear(w.order[:cap(w.order)])
+	clear(w.stack[:cap(w.stack)])
+	clear(w.leaves.sums[:cap(w.leaves.sums)])
+	clear(w.leaves.index)
+	w.roots, w.order, w.stack, w.leaves.sums = w.roots[:0], w.order[:0], w.stack[:0], w.leaves.sums[:0]
+	w.ctx = BackwardContext{}
+	walkScratchPool.Put(w)
 }
 
 // addGrad sums gradient contributions where a value fed several ops. The
@@ -529,37 +607,57 @@ func addGrad(acc *Tensor, owned bool, g *Tensor, create bool) (*Tensor, bool) {
 	}
 }
 
-// accumulateInto adds g to a tensor's stored gradient. Without a graph to
-// build it adds in place into a buffer the tensor owns.
-func accumulateInto(dst, g *Tensor, create bool) *Tensor {
+// accumulateGrad adds g to t's stored gradient. Without a graph to build
+// it adds in place into a buffer t owns (or, after ZeroGrad, copies into
+// it). The stored gradient never lives in a Pool: it outlives the step, so
+// a gradient computed in one is copied out.
+func (t *Tensor) accumulateGrad(g *Tensor, create bool) {
+	dst := t.grad
+	if t.gradZero {
+		dst, t.gradZero = nil, false
+	}
 	if create {
-		if dst == nil {
-			return g
-		}
-		return dst.Add(g)
-	}
-	if dst == nil || dst.requiresGrad || !dst.IsContiguous() {
-		own := empty(g.dtype, g.shape)
-		own.copyFrom(g.contiguousData())
 		if dst != nil {
-			return own.Add(dst.Detach())
+			g = dst.Add(g)
 		}
-		return own
+		t.grad = outOfPool(g)
+		return
 	}
-	addInPlace(dst, g)
-	return dst
+	switch {
+	case t.grad != nil && dst == nil && t.grad.dtype == g.dtype && equalShape(t.grad.shape, g.shape):
+		unaryInto(t.grad, g, kernels.CopyRun[float32], kernels.CopyRun[float64]) // after ZeroGrad: the buffer is free
+	case dst == nil || dst.requiresGrad || !dst.IsContiguous() || dst.owner != nil:
+		own := empty(g.dtype, g.shape)
+		unaryInto(own, g, kernels.CopyRun[float32], kernels.CopyRun[float64])
+		if dst != nil {
+			own = own.Add(dst.Detach())
+		}
+		t.grad = own
+	default:
+		addInPlace(dst, g)
+	}
+}
+
+// outOfPool returns t, or when its storage comes from a pool or it is
+// marked with one, a heap copy recorded as an identity op (so that a
+// gradient built with CreateGraph stays differentiable).
+func outOfPool(t *Tensor) *Tensor {
+	if t.owner == nil && t.pool == nil {
+		return t
+	}
+	out := empty(t.dtype, t.shape)
+	out.copyFrom(t.contiguousData())
+	return record("Clone", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		return c.one(g)
+	})
 }
 
 // topoOrder returns the nodes below roots, each after every node that
 // consumes its output (children first), without recursion so that a
 // million-node chain is fine.
-func topoOrder(roots []*Node, id uint64) []*Node {
-	var order []*Node
-	type frame struct {
-		n *Node
-		i int
-	}
-	var stack []frame
+func topoOrder(ws *walkScratch, roots []*Node, id uint64) []*Node {
+	order := ws.order[:0]
+	stack := ws.stack[:0]
 	visit := func(n *Node) {
 		if n.mark != id {
 			n.mark, n.pending, n.owned, n.visited = id, nil, false, false
@@ -568,7 +666,7 @@ func topoOrder(roots []*Node, id uint64) []*Node {
 			return
 		}
 		n.visited = true
-		stack = append(stack, frame{n, 0})
+		stack = append(stack, topoFrame{n, 0})
 	}
 	for _, r := range roots {
 		visit(r)
@@ -586,5 +684,6 @@ func topoOrder(roots []*Node, id uint64) []*Node {
 			stack = stack[:len(stack)-1]
 		}
 	}
+	ws.order, ws.stack = order, stack
 	return order
 }

@@ -66,20 +66,72 @@ func (a *Tensor) matmul(b *Tensor, sa, sb []int) *Tensor {
 	if !ok {
 		panic(fmt.Sprintf("backprop: MatMul: shapes %v and %v do not match (batch axes %v and %v cannot be broadcast)", sa, sb, batchA, batchB))
 	}
-	out := empty(a.dtype, slices.Concat(batch, []int{m, n}))
-	matmulInto(out, a, b, batch, m, n, k)
+	var out *Tensor
+	pool := poolOf("MatMul", a, b)
+	if len(batch) == 0 {
+		// The 2-d case, which every Linear layer takes: no batch walk.
+		out = rawIn(pool, a.dtype, []int{m, n})
+		if m*n > 0 && k == 0 {
+			out.fill(0) // a sum of nothing
+		}
+		matmul2d(out, a, b, m, n, k)
+	} else {
+		out = newIn(pool, a.dtype, slices.Concat(batch, []int{m, n}))
+		matmulInto(out, a, b, batch, m, n, k)
+	}
 	return record("MatMul", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		// Gradients come back in the broadcast batch shape; the engine
 		// sums them down to each input's batch axes.
+		// Each is computed in its input's layout: for a transposed input
+		// (w.T() in a Linear layer) the product comes out transposed too,
+		// so that what reaches w is row-major like w, and accumulating it
+		// into w's gradient is a plain copy rather than a transposing one.
 		var ga, gb *Tensor
+		if !c.create && len(c.n.inputs[0].shape) == 2 && len(c.n.inputs[1].shape) == 2 {
+			// No graph to build: the same products, straight to the kernel.
+			x, y := c.n.inputs[0], c.n.inputs[1]
+			if c.NeedsGrad(0) {
+				if colMajor(x) {
+					ga = mm2d(y, g.transposed()).transposed()
+				} else {
+					ga = mm2d(g, y.transposed())
+				}
+			}
+			if c.NeedsGrad(1) {
+				if colMajor(y) {
+					gb = mm2d(g.transposed(), x).transposed()
+				} else {
+					gb = mm2d(x.transposed(), g)
+				}
+			}
+			return c.two(ga, gb)
+		}
 		if c.NeedsGrad(0) {
-			ga = g.MatMul(c.Input(1).Transpose(-1, -2))
+			x, y := c.Input(0), c.Input(1)
+			if colMajor(x) {
+				ga = y.MatMul(g.Transpose(-1, -2)).Transpose(-1, -2)
+			} else {
+				ga = g.MatMul(y.Transpose(-1, -2))
+			}
 		}
 		if c.NeedsGrad(1) {
-			gb = c.Input(0).Transpose(-1, -2).MatMul(g)
+			x, y := c.Input(0), c.Input(1)
+			if colMajor(y) {
+				gb = g.Transpose(-1, -2).MatMul(x).Transpose(-1, -2)
+			} else {
+				gb = x.Transpose(-1, -2).MatMul(g)
+			}
 		}
-		return []*Tensor{ga, gb}
+		return c.two(ga, gb)
 	})
+}
+
+// colMajor reports whether the matrices of t (its last two axes) lie in
+// column-major order, as a transposed view of a row-major tensor does.
+func colMajor(t *Tensor) bool {
+	d := len(t.shape)
+	rows, cols := t.shape[d-2], t.shape[d-1]
+	return rows > 1 && cols > 1 && t.strides[d-2] == 1 && t.strides[d-1] >= rows
 }
 
 // broadcastBatch broadcasts two lists of batch axes, NumPy style.
@@ -149,6 +201,36 @@ func operandLayout(t *Tensor) (*Tensor, gemmOperand) {
 	t = t.contiguousData()
 	op, _ := matrixLayout(t.shape[d-2], t.shape[d-1], t.strides[d-2], t.strides[d-1])
 	return t, op
+}
+
+// mm2d returns the product of two matrices, not recorded.
+func mm2d(a, b *Tensor) *Tensor {
+	m, k, n := a.shape[0], a.shape[1], b.shape[1]
+	out := rawIn(poolOf("MatMul", a, b), a.dtype, []int{m, n})
+	if m*n > 0 && k == 0 {
+		out.fill(0)
+	}
+	matmul2d(out, a, b, m, n, k)
+	return out
+}
+
+// transposed is a view of the matrix t with its axes swapped, not recorded.
+func (t *Tensor) transposed() *Tensor {
+	return t.view([]int{t.shape[1], t.shape[0]}, []int{t.strides[1], t.strides[0]}, t.offset)
+}
+
+// matmul2d computes the contiguous [m, n] out = a·b of two matrices.
+func matmul2d(out, a, b *Tensor, m, n, k int) {
+	if out.Numel() == 0 || k == 0 {
+		return
+	}
+	a, la := operandLayout(a)
+	b, lb := operandLayout(b)
+	if out.dtype == Float32 {
+		kernels.Gemm(la.trans, lb.trans, m, n, k, 1, a.f32[a.offset:], la.ld, b.f32[b.offset:], lb.ld, 0, out.f32, n)
+	} else {
+		kernels.Gemm(la.trans, lb.trans, m, n, k, 1, a.f64[a.offset:], la.ld, b.f64[b.offset:], lb.ld, 0, out.f64, n)
+	}
 }
 
 // matmulInto computes out = a·b for every matrix of the broadcast batch.

@@ -18,7 +18,7 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 		return t
 	}
 	src := t.contiguousData()
-	out := src.view(shape, contiguousStrides(shape), src.offset)
+	out := withShape(src, shape)
 	inShape := t.shape
 	return record("Reshape", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Reshape(inShape...)}
@@ -324,7 +324,7 @@ func (t *Tensor) sliceView(op string, a, start, length, step int) *Tensor {
 // start, start+step, ... of axis a: the backward of a slice. Its own
 // backward slices again, so slices differentiate twice.
 func sliceScatter(g *Tensor, inShape []int, a, start, step int) *Tensor {
-	out := empty(g.dtype, inShape)
+	out := newIn(poolOf("SliceScatter", g), g.dtype, inShape)
 	length := g.shape[a]
 	if length > 0 {
 		strides := slices.Clone(out.strides)
@@ -364,7 +364,7 @@ func (t *Tensor) Select(axis, index int) *Tensor {
 // share a dtype and have equal shapes except along axis.
 func Concat(axis int, ts ...*Tensor) *Tensor {
 	a, shape := joinShape("Concat", axis, ts, false)
-	out := empty(ts[0].dtype, shape)
+	out := rawIn(poolOf("Concat", ts...), ts[0].dtype, shape)
 	offs := make([]int, len(ts)+1)
 	for i, t := range ts {
 		n := t.shape[a]
@@ -388,7 +388,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 // (from -(d+1) to d), as torch.stack does.
 func Stack(axis int, ts ...*Tensor) *Tensor {
 	a, shape := joinShape("Stack", axis, ts, true)
-	out := empty(ts[0].dtype, shape)
+	out := rawIn(poolOf("Stack", ts...), ts[0].dtype, shape)
 	strides := slices.Delete(slices.Clone(out.strides), a, a+1)
 	for i, t := range ts {
 		copyStrided(out.view(t.shape, strides, i*out.strides[a]), t)
@@ -512,13 +512,13 @@ func (t *Tensor) Chunk(n, axis int) []*Tensor {
 func (t *Tensor) Gather(axis int, index *Tensor) *Tensor {
 	a := normAxis("Gather", axis, len(t.shape))
 	checkIndexTensor("Gather", index, t, a, nil)
-	out := empty(t.dtype, index.shape)
+	out := rawIn(poolOf("Gather", t, index), t.dtype, index.shape)
 	src := slices.Clone(t.strides)
 	src[a] = 0
 	gatherKernel(index.shape, out, out.offset, out.strides, t, t.offset, src, t.strides[a], index, index.strides)
 	inShape := t.shape
 	return recordSaved("Gather", out, []*Tensor{t}, []*Tensor{index}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.dtype.Zeros(inShape...).ScatterAdd(a, c.Saved(0), g)}
+		return []*Tensor{newIn(poolOf("Gather", g), g.dtype, inShape).ScatterAdd(a, c.Saved(0), g)}
 	})
 }
 
@@ -530,7 +530,7 @@ func (t *Tensor) Gather(axis int, index *Tensor) *Tensor {
 func (t *Tensor) ScatterAdd(axis int, index, src *Tensor) *Tensor {
 	a := normAxis("ScatterAdd", axis, len(t.shape))
 	checkIndexTensor("ScatterAdd", index, t, a, src)
-	out := empty(t.dtype, t.shape)
+	out := rawIn(poolOf("ScatterAdd", t, src, index), t.dtype, t.shape)
 	copyStrided(out, t)
 	dst := slices.Clone(out.strides)
 	dst[a] = 0
@@ -565,13 +565,13 @@ func (t *Tensor) IndexSelect(axis int, index *Tensor) *Tensor {
 	checkIndexVector("IndexSelect", index, t, a)
 	shape := slices.Clone(t.shape)
 	shape[a] = index.shape[0]
-	out := empty(t.dtype, shape)
+	out := rawIn(poolOf("IndexSelect", t, index), t.dtype, shape)
 	src := slices.Clone(t.strides)
 	src[a] = 0
 	gatherKernel(shape, out, out.offset, out.strides, t, t.offset, src, t.strides[a], index, vectorStrides(index, len(shape), a))
 	inShape := t.shape
 	return recordSaved("IndexSelect", out, []*Tensor{t}, []*Tensor{index}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.dtype.Zeros(inShape...).IndexAdd(a, c.Saved(0), g)}
+		return []*Tensor{newIn(poolOf("IndexSelect", g), g.dtype, inShape).IndexAdd(a, c.Saved(0), g)}
 	})
 }
 
@@ -586,7 +586,7 @@ func (t *Tensor) IndexAdd(axis int, index, src *Tensor) *Tensor {
 	if src.dtype != t.dtype || !slices.Equal(src.shape, want) {
 		panic(fmt.Sprintf("backprop: IndexAdd: src is %v of shape %v, want %v of shape %v (t %v, index %v, axis %d)", src.dtype, src.shape, t.dtype, want, t.shape, index.shape, axis))
 	}
-	out := empty(t.dtype, t.shape)
+	out := rawIn(poolOf("IndexAdd", t, src, index), t.dtype, t.shape)
 	copyStrided(out, t)
 	dst := slices.Clone(out.strides)
 	dst[a] = 0
@@ -686,7 +686,7 @@ func (t *Tensor) Pad(pads []int, value float64) *Tensor {
 		inOff += inStart * t.strides[d]
 		outOff += outStart * outStrides[d]
 	}
-	out := empty(t.dtype, shape)
+	out := newIn(poolOf("Pad", t), t.dtype, shape)
 	if value != 0 {
 		out.fill(value)
 	}
@@ -727,9 +727,9 @@ func (t *Tensor) Repeat(reps ...int) *Tensor {
 		shape[i] = r * s
 		sumAxes[i] = 2 * i
 	}
-	out := empty(t.dtype, tiled)
+	out := rawIn(poolOf("Repeat", t), t.dtype, tiled)
 	copyStrided(out, t.view(tiled, strides, t.offset))
-	out = out.view(shape, contiguousStrides(shape), 0)
+	out = withShape(out, shape)
 	inShape := t.shape
 	return record("Repeat", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Reshape(tiled...).Sum(sumAxes...).Reshape(inShape...)}

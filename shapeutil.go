@@ -57,17 +57,23 @@ func normAxis(op string, axis, nd int) int {
 
 // normAxes normalizes axes, rejecting duplicates. No axes means all of them.
 func normAxes(op string, axes []int, nd int) []int {
+	return normAxesInto(make([]int, 0, max(len(axes), nd)), op, axes, nd)
+}
+
+// normAxesInto is normAxes appending to dst, so that a caller can keep the
+// list on its stack.
+func normAxesInto(dst []int, op string, axes []int, nd int) []int {
 	if len(axes) == 0 {
-		all := make([]int, nd)
-		for i := range all {
-			all[i] = i
+		for i := range nd {
+			dst = append(dst, i)
 		}
-		return all
+		return dst
 	}
-	out := make([]int, len(axes))
-	for i, a := range axes {
-		out[i] = normAxis(op, a, nd)
+	n0 := len(dst)
+	for _, a := range axes {
+		dst = append(dst, normAxis(op, a, nd))
 	}
+	out := dst[n0:]
 	slices.Sort(out)
 	for i := 1; i < len(out); i++ {
 		if out[i] == out[i-1] {
@@ -83,8 +89,12 @@ func broadcastShapes(op string, a, b []int) []int {
 	if slices.Equal(a, b) {
 		return a
 	}
+	return broadcastShapesInto(make([]int, 0, max(len(a), len(b))), op, a, b)
+}
+
+// broadcastShapesInto is broadcastShapes appending to dst.
+func broadcastShapesInto(dst []int, op string, a, b []int) []int {
 	n := max(len(a), len(b))
-	out := make([]int, n)
 	for i := range n {
 		da, db := 1, 1
 		if j := len(a) - n + i; j >= 0 {
@@ -95,16 +105,16 @@ func broadcastShapes(op string, a, b []int) []int {
 		}
 		switch {
 		case da == db:
-			out[i] = da
+			dst = append(dst, da)
 		case da == 1:
-			out[i] = db
+			dst = append(dst, db)
 		case db == 1:
-			out[i] = da
+			dst = append(dst, da)
 		default:
 			panic(fmt.Sprintf("backprop: %s: shapes %v and %v cannot be broadcast together", op, a, b))
 		}
 	}
-	return out
+	return dst
 }
 
 // broadcastStrides returns strides that read t as if it had shape `to`
@@ -133,7 +143,8 @@ func sumToShape(g *Tensor, shape []int) *Tensor {
 	if lead < 0 {
 		panic(fmt.Sprintf("backprop: gradient of shape %v cannot be reduced to input shape %v", g.shape, shape))
 	}
-	var axes []int
+	var buf [maxPlanDims]int
+	axes := buf[:0]
 	for i := range g.shape {
 		if i < lead {
 			axes = append(axes, i)
@@ -146,5 +157,5 @@ func sumToShape(g *Tensor, shape []int) *Tensor {
 	if len(axes) == 0 {
 		return g.Reshape(shape...)
 	}
-	return g.SumKeep(axes...).Reshape(shape...)
+	return g.sum(axes, true).Reshape(shape...)
 }

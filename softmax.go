@@ -1,10 +1,17 @@
 package backprop
 
-import "math"
+import (
+	"math"
+
+	"github.com/gobackprop/backprop/internal/kernels"
+)
 
 // Softmax and LogSoftmax. Both shift by the maximum along the axis before
 // exponentiating, so large inputs do not overflow; the reductions inside
-// them are those of reduce.go (float64 sums, fixed order).
+// them are those of reduce.go (float64 sums, fixed order). Over the last
+// axis of a contiguous tensor, the usual case, each row is done in one
+// sweep (on several goroutines for large tensors), computing exactly what
+// the general path computes, so the result does not depend on the layout.
 
 // Softmax returns exp(x) / Σ exp(x) along axis (negative counts from the
 // end), computed stably: every slice along axis sums to 1.
@@ -16,27 +23,35 @@ func (a *Tensor) Softmax(axis int) *Tensor {
 // softmaxAxes is the softmax over several (normalized) axes at once; it is
 // the gradient of LogSumExp over them.
 func softmaxAxes(a *Tensor, ax []int) *Tensor {
-	p := newReducePlan(a, ax)
 	var out *Tensor
-	if p.empty {
-		out = empty(a.dtype, a.shape)
+	if rows, n, ok := lastAxisRows(a, ax); ok {
+		out = rawIn(poolOf("Softmax", a), a.dtype, a.shape)
+		softmaxInto(out, a, rows, n, false)
 	} else {
-		m := p.extremes(a, true)
-		shift := make([]float64, p.nOut)
-		for i := range shift {
-			shift[i] = m.getFlat(i)
+		var p reducePlan
+		x := p.init("Softmax", a, ax)
+		if p.empty {
+			out = newIn(poolOf("Softmax", a), a.dtype, a.shape)
+		} else {
+			m := p.extremes("Softmax", x, true)
+			shift := getF64(p.nOut)
+			for i := range shift {
+				shift[i] = m.getFlat(i)
+			}
+			out = mapKeep("Softmax", a, p.keep, shift, func(x, c float64) float64 { return math.Exp(x - c) })
+			var q reducePlan
+			q.init("Softmax", out, ax)
+			q.sums(out, sumPlain, nil, shift)
+			out = mapKeep("Softmax", out, p.keep, shift, func(e, s float64) float64 { return e / s })
+			putF64(shift)
 		}
-		out = mapKeep(a, p.keep, shift, func(x, c float64) float64 { return math.Exp(x - c) })
-		q := newReducePlan(out, ax)
-		s := q.sums(out, sumPlain, nil)
-		out = mapKeep(out, p.keep, s, func(e, s float64) float64 { return e / s })
 	}
 	return record("Softmax", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		// The Jacobian of y = softmax(x) is diag(y) - y yᵀ on each slice,
 		// so the VJP is y * (g - Σ g y). y is the op's own output, so the
 		// formula is differentiable again through this same node.
 		y := c.Output()
-		return []*Tensor{y.Mul(g.Sub(g.Mul(y).SumKeep(ax...)))}
+		return c.one(y.Mul(g.Sub(g.Mul(y).SumKeep(ax...))))
 	})
 }
 
@@ -46,10 +61,97 @@ func softmaxAxes(a *Tensor, ax []int) *Tensor {
 func (a *Tensor) LogSoftmax(axis int) *Tensor {
 	a.mustFloat("LogSoftmax")
 	ax := reduceAxes("LogSoftmax", []int{axis}, len(a.shape))
-	p := newReducePlan(a, ax)
-	out := mapKeep(a, p.keep, logSumExpValues(a, p), func(x, lse float64) float64 { return x - lse })
+	var out *Tensor
+	if rows, n, ok := lastAxisRows(a, ax); ok {
+		out = rawIn(poolOf("LogSoftmax", a), a.dtype, a.shape)
+		softmaxInto(out, a, rows, n, true)
+	} else {
+		var p reducePlan
+		x := p.init("LogSoftmax", a, ax)
+		lse := getF64(p.nOut)
+		logSumExpValues("LogSoftmax", x, &p, lse)
+		out = mapKeep("LogSoftmax", a, p.keep, lse, func(x, lse float64) float64 { return x - lse })
+		putF64(lse)
+	}
 	return record("LogSoftmax", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		// y = x - lse(x), so dy/dx = I - softmax(x) 1ᵀ on each slice.
-		return []*Tensor{g.Sub(softmaxAxes(c.Input(0), ax).Mul(g.SumKeep(ax...)))}
+		return c.one(g.Sub(softmaxAxes(c.Input(0), ax).Mul(g.SumKeep(ax...))))
 	})
+}
+
+// lastAxisRows reports whether a reduction over ax is one over the last
+// axis of a contiguous a, and then its rows and row length.
+func lastAxisRows(a *Tensor, ax []int) (rows, n int, ok bool) {
+	nd := len(a.shape)
+	if nd == 0 || len(ax) != 1 || ax[0] != nd-1 || !a.IsContiguous() || a.Numel() == 0 {
+		return 0, 0, false
+	}
+	n = a.shape[nd-1]
+	return a.Numel() / n, n, true
+}
+
+// eachRows calls fn on ranges of rows of n elements, on several goroutines
+// when there are many elements (callers call fn(0, rows) themselves when
+// bigRows is false, so that small ops build no closure). Rows are
+// independent, so the split changes nothing in the result.
+func eachRows(rows, n int, fn func(r0, r1 int)) {
+	if !bigRows(rows, n) {
+		fn(0, rows)
+		return
+	}
+	tasks := min(rows, blocks(rows*n))
+	kernels.Parallel(tasks, func(t int) {
+		r0, r1 := taskRange(rows, t, tasks)
+		fn(r0, r1)
+	})
+}
+
+// softmaxInto writes the (log-)softmax of the rows of the contiguous a into
+// out.
+func softmaxInto(out, a *Tensor, rows, n int, log bool) {
+	switch {
+	case !bigRows(rows, n) && a.dtype == Float32:
+		softmaxRows(a.f32[a.offset:], out.f32, 0, rows, n, log)
+	case !bigRows(rows, n):
+		softmaxRows(a.f64[a.offset:], out.f64, 0, rows, n, log)
+	case a.dtype == Float32:
+		x, o := a.f32[a.offset:], out.f32
+		eachRows(rows, n, func(r0, r1 int) { softmaxRows(x, o, r0, r1, n, log) })
+	default:
+		x, o := a.f64[a.offset:], out.f64
+		eachRows(rows, n, func(r0, r1 int) { softmaxRows(x, o, r0, r1, n, log) })
+	}
+}
+
+// bigRows reports whether rows of n elements are worth several goroutines.
+func bigRows(rows, n int) bool { return rows*n > parallelElems && rows > 1 }
+
+// softmaxRows writes the softmax (or with log, the log-softmax) of rows
+// r0..r1-1 of x (rows of n, contiguous) into out, with the very operations
+// of the general path: the shift is the row's maximum, exponentials are
+// computed in float64, the sums are blockedSum's.
+func softmaxRows[T kernels.Float](x, out []T, r0, r1, n int, log bool) {
+	for r := r0; r < r1; r++ {
+		row := x[r*n : r*n+n]
+		dst := out[r*n : r*n+n]
+		m := float64(kernels.MaxRun(row, 0, 1, n, row[0]))
+		if log {
+			shift := m
+			if math.IsInf(shift, 0) {
+				shift = 0
+			}
+			lse := math.Log(blockedSum(row, 0, 1, n, sumExp, shift)) + shift
+			for i, v := range row {
+				dst[i] = T(float64(v) - lse)
+			}
+			continue
+		}
+		for i, v := range row {
+			dst[i] = T(math.Exp(float64(v) - m))
+		}
+		s := blockedSum(dst, 0, 1, n, sumPlain, 0)
+		for i, e := range dst {
+			dst[i] = T(float64(e) / s)
+		}
+	}
 }

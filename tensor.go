@@ -3,6 +3,7 @@ package backprop
 import (
 	"fmt"
 	"slices"
+	"unsafe"
 )
 
 // Tensor is an n-dimensional array of float32, float64 or int64 values,
@@ -16,24 +17,37 @@ type Tensor struct {
 	shape   []int
 	strides []int
 	offset  int
-	dtype   DType
 
 	// Exactly one of these is non-nil: the storage shared by every view.
 	f32 []float32
 	f64 []float64
 	i64 []int64
 
+	grad  *Tensor
+	node  *Node        // nil for leaves
+	extra *tensorExtra // rarely used fields, kept out of the hot struct
+	pool  *Pool        // where ops on t allocate their results (see InPool)
+	owner *Pool        // the pool t was computed in (its storage's); nil for the heap
+
+	// Storage for one-element tensors, so a scalar costs one allocation
+	// (a float32 one uses its first four bytes).
+	one [1]float64
+
+	// Backing for shape and strides up to inlineDims axes, so that a
+	// tensor header is one allocation rather than three. Shapes and strides
+	// are never modified once set, so views may share them freely.
+	dims [2 * inlineDims]int
+
+	gen          uint32 // owner's generation when t was computed
+	dtype        DType
 	requiresGrad bool
 	noGrad       bool // see NoGrad
 	retainGrad   bool
-	grad         *Tensor
-	node         *Node        // nil for leaves
-	extra        *tensorExtra // rarely used fields, kept out of the hot struct
-
-	// Storage for one-element tensors, so a scalar costs one allocation.
-	one32 [1]float32
-	one64 [1]float64
+	gradZero     bool // grad reads as zeros (ZeroGrad defers the fill)
 }
+
+// inlineDims is how many axes a tensor's header holds without allocating.
+const inlineDims = 4
 
 type tensorExtra struct {
 	hooks []Hook // run on this tensor's gradient during backward
@@ -54,33 +68,66 @@ func (t *Tensor) hooks() []Hook {
 	return t.extra.hooks
 }
 
-// empty allocates a contiguous tensor filled with zeros.
+// empty allocates a contiguous tensor filled with zeros on the heap.
 func empty(dt DType, shape []int) *Tensor {
 	if !validShape(shape) {
-		panic(fmt.Sprintf("backprop: invalid shape %v", shape))
+		// A copy in the message, so that shape itself does not escape and
+		// callers can build it on their stack.
+		panic(fmt.Sprintf("backprop: invalid shape %v", cloneInts(shape)))
 	}
-	shape = cloneInts(shape)
-	t := &Tensor{dtype: dt, shape: shape, strides: contiguousStrides(shape)}
+	t := &Tensor{dtype: dt}
+	t.setContiguous(shape)
 	n := numel(shape)
+	if n == 1 && dt != Int64 {
+		t.useInline()
+		return t
+	}
 	switch dt {
 	case Float32:
-		if n == 1 {
-			t.f32 = t.one32[:]
-		} else {
-			t.f32 = make([]float32, n)
-		}
+		t.f32 = make([]float32, n)
 	case Float64:
-		if n == 1 {
-			t.f64 = t.one64[:]
-		} else {
-			t.f64 = make([]float64, n)
-		}
+		t.f64 = make([]float64, n)
 	case Int64:
 		t.i64 = make([]int64, n)
 	default:
-		panic(fmt.Sprintf("backprop: unknown dtype %v", dt))
+		panic(fmt.Sprintf("backprop: unknown dtype %d", int(dt)))
 	}
 	return t
+}
+
+// useInline makes a one-element float tensor's storage its header's.
+func (t *Tensor) useInline() {
+	t.one[0] = 0
+	if t.dtype == Float32 {
+		t.f32 = unsafe.Slice((*float32)(unsafe.Pointer(&t.one[0])), 1)
+	} else {
+		t.f64 = t.one[:]
+	}
+}
+
+// setLayout sets t's shape and strides to copies of the given ones, held in
+// the header when they are short.
+func (t *Tensor) setLayout(shape, strides []int) {
+	n := len(shape)
+	if n <= inlineDims {
+		t.shape = t.dims[:n:n]
+		t.strides = t.dims[inlineDims : inlineDims+n : inlineDims+n]
+	} else {
+		b := make([]int, 2*n)
+		t.shape, t.strides = b[:n:n], b[n:]
+	}
+	copy(t.shape, shape)
+	copy(t.strides, strides)
+}
+
+// setContiguous sets t's shape to a copy of shape, with row-major strides.
+func (t *Tensor) setContiguous(shape []int) {
+	t.setLayout(shape, nil)
+	s := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		t.strides[i] = s
+		s *= shape[i]
+	}
 }
 
 // emptyLike allocates a contiguous tensor with t's dtype and the given shape.
@@ -130,6 +177,7 @@ func (t *Tensor) IsContiguous() bool {
 
 // Item returns the single value of a one-element tensor as a float64.
 func (t *Tensor) Item() float64 {
+	t.checkLive("Item")
 	if t.Numel() != 1 {
 		panic(fmt.Sprintf("backprop: Item: tensor of shape %v has %d elements, want 1", t.shape, t.Numel()))
 	}
@@ -139,6 +187,7 @@ func (t *Tensor) Item() float64 {
 // At returns the element at the given index (one entry per axis; negative
 // entries count from the end) as a float64.
 func (t *Tensor) At(idx ...int) float64 {
+	t.checkLive("At")
 	if len(idx) != len(t.shape) {
 		panic(fmt.Sprintf("backprop: At: %d indices for shape %v", len(idx), t.shape))
 	}
@@ -203,6 +252,7 @@ func (t *Tensor) fill(v float64) {
 // Float32s returns a copy of the elements in row-major order as float32
 // (converting from other dtypes).
 func (t *Tensor) Float32s() []float32 {
+	t.checkLive("Float32s")
 	out := make([]float32, t.Numel())
 	i := 0
 	t.eachOffset(func(p int) { out[i] = float32(t.getFlat(p)); i++ })
@@ -211,6 +261,7 @@ func (t *Tensor) Float32s() []float32 {
 
 // Float64s returns a copy of the elements in row-major order as float64.
 func (t *Tensor) Float64s() []float64 {
+	t.checkLive("Float64s")
 	out := make([]float64, t.Numel())
 	i := 0
 	t.eachOffset(func(p int) { out[i] = t.getFlat(p); i++ })
@@ -220,6 +271,7 @@ func (t *Tensor) Float64s() []float64 {
 // Ints returns a copy of the elements in row-major order as ints
 // (truncating floats).
 func (t *Tensor) Ints() []int {
+	t.checkLive("Ints")
 	out := make([]int, t.Numel())
 	i := 0
 	t.eachOffset(func(p int) { out[i] = int(t.getFlat(p)); i++ })
@@ -247,6 +299,7 @@ func (t *Tensor) I64() []int64 {
 }
 
 func (t *Tensor) mustRaw(op string, dt DType) {
+	t.checkLive(op)
 	if t.dtype != dt {
 		panic(fmt.Sprintf("backprop: %s: tensor is %v, not %v", op, t.dtype, dt))
 	}
@@ -289,10 +342,14 @@ func (t *Tensor) eachOffset(f func(p int)) {
 	}
 }
 
-// view returns a tensor sharing t's storage with a new layout. It carries no
-// autograd state; callers record it.
+// view returns a tensor sharing t's storage with a new layout (copies of
+// shape and strides). It carries no autograd state (callers record it), but
+// t's pool mark and the ownership of its storage.
 func (t *Tensor) view(shape, strides []int, offset int) *Tensor {
-	return &Tensor{dtype: t.dtype, shape: shape, strides: strides, offset: offset, f32: t.f32, f64: t.f64, i64: t.i64}
+	v := &Tensor{dtype: t.dtype, offset: offset, f32: t.f32, f64: t.f64, i64: t.i64,
+		pool: t.pool, owner: t.owner, gen: t.gen}
+	v.setLayout(shape, strides)
+	return v
 }
 
 // contiguousData returns a contiguous tensor with t's values: t itself when
@@ -301,7 +358,7 @@ func (t *Tensor) contiguousData() *Tensor {
 	if t.IsContiguous() {
 		return t
 	}
-	out := empty(t.dtype, t.shape)
+	out := rawIn(poolOf("Contiguous", t), t.dtype, t.shape)
 	i := 0
 	switch t.dtype {
 	case Float32:
@@ -317,11 +374,11 @@ func (t *Tensor) contiguousData() *Tensor {
 // Clone returns a copy with its own storage, recorded so gradients flow
 // through it.
 func (t *Tensor) Clone() *Tensor {
-	out := empty(t.dtype, t.shape)
+	out := rawIn(poolOf("Clone", t), t.dtype, t.shape)
 	src := t.contiguousData()
 	out.copyFrom(src)
 	return record("Clone", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g}
+		return c.one(g)
 	})
 }
 
@@ -344,7 +401,7 @@ func (t *Tensor) To(dt DType) *Tensor {
 	if t.dtype == dt {
 		return t
 	}
-	out := empty(dt, t.shape)
+	out := rawIn(poolOf("To", t), dt, t.shape)
 	i := 0
 	switch dt {
 	case Float32:
@@ -359,7 +416,7 @@ func (t *Tensor) To(dt DType) *Tensor {
 	}
 	from := t.dtype
 	return record("To", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g.To(from)}
+		return c.one(g.To(from))
 	})
 }
 
@@ -367,6 +424,8 @@ func (t *Tensor) To(dt DType) *Tensor {
 // outside autograd. It is for loading weights and for optimizers; t must be
 // contiguous and must not be part of a graph still to be differentiated.
 func (t *Tensor) CopyFrom(src *Tensor) {
+	t.checkLive("CopyFrom")
+	src.checkLive("CopyFrom")
 	if !slices.Equal(t.shape, src.shape) {
 		panic(fmt.Sprintf("backprop: CopyFrom: shape %v into shape %v", src.shape, t.shape))
 	}
@@ -401,6 +460,7 @@ func (t *Tensor) StorageF32() []float32 {
 }
 
 func (t *Tensor) mustRawDType(op string, dt DType) {
+	t.checkLive(op)
 	if t.dtype != dt {
 		panic(fmt.Sprintf("backprop: %s: tensor is %v, not %v", op, t.dtype, dt))
 	}

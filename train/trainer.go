@@ -180,6 +180,10 @@ type BatchStats struct {
 	Step           int // optimizer steps taken in the whole run
 	Elapsed        time.Duration
 	LR             float64 // the learning rate of this step
+	// The step's own batch, for a curve finer than the epoch's running
+	// means: its number of examples, mean loss and accuracy.
+	Size              int
+	StepLoss, StepAcc float64
 }
 
 // RunEpoch trains one epoch (the next: Epoch+1), then evaluates the test
@@ -221,15 +225,16 @@ func (t *Trainer) RunEpoch(ctx context.Context, p Progress) (Metrics, error) {
 		}
 		t.Step++
 		n := b.Size()
+		c := nn.Correct(logits.Detach(), b.Y)
 		lossSum += lv * float64(n)
-		correct += nn.Correct(logits.Detach(), b.Y)
+		correct += c
 		seen += n
 		el := time.Since(start)
 		p.Batch(BatchStats{
 			Epoch: e + 1, Epochs: cfg.Epochs, Batch: b.Index + 1, Batches: nb,
 			Loss: lossSum / float64(seen), Acc: float64(correct) / float64(seen),
 			ImagesPerSec: float64(seen) / el.Seconds(), Step: t.Step, Elapsed: el,
-			LR: lr,
+			LR: lr, Size: n, StepLoss: lv, StepAcc: float64(c) / float64(n),
 		})
 	}
 	secs := time.Since(start).Seconds()

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -18,6 +20,7 @@ import (
 	"github.com/gobackprop/backprop/internal/kernels"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
+	"github.com/gobackprop/backprop/web"
 )
 
 func init() { register(newTrainCmd) }
@@ -32,6 +35,10 @@ type trainFlags struct {
 	out      string
 	resume   string
 	progress bool
+
+	serve     bool   // serve the live training page
+	addr      string // where
+	serveExit bool   // stop serving when training ends, rather than at Ctrl-C
 }
 
 const trainLong = `train trains a model on MNIST (or CIFAR-10), shows a progress bar per epoch with
@@ -70,13 +77,22 @@ not change under the cosine schedule, whose shape depends on it. Without
 --out a resumed run goes on writing to FILE.
 
 --threads sets how many cores the kernels use (and GOMAXPROCS); the results do
-not depend on it.`
+not depend on it.
+
+--serve also serves a page that shows the run live (its address is printed at
+the start): the loss and accuracy curves, images/s, the epoch's progress and a
+few test images with the model's score for each class, as training goes. The
+page and its assets are built in; the server listens on --addr, 127.0.0.1:8080
+(this machine only) unless told otherwise. When training ends the page shows
+the final state and the server goes on until Ctrl-C, or stops at once with
+--serve-exit.`
 
 const trainExample = `  backprop train                          # mlp on MNIST, 5 epochs, to runs/mnist-mlp.safetensors
   backprop train --model cnn --threads 2
   backprop train --model softmax --epochs 3 --out softmax.safetensors
   backprop train --model mlp --optim adamw --schedule cosine --warmup 200
   backprop train --resume runs/mnist-mlp.safetensors --epochs 8
+  backprop train --model cnn --serve      # and open the printed address to watch it learn
   backprop train --data cifar10 --data-dir ~/data/cifar-10-batches-bin --model cnn`
 
 func newTrainCmd() *cobra.Command {
@@ -114,6 +130,9 @@ func newTrainCmd() *cobra.Command {
 	fs.StringVar(&f.out, "out", "", "checkpoint `file` (default runs/DATA-MODEL.safetensors, or the --resume file)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run saved in checkpoint `file`")
 	fs.BoolVar(&f.progress, "progress", true, "show progress on standard error (a bar on a terminal, else a line per epoch)")
+	fs.BoolVar(&f.serve, "serve", false, "serve a page that shows the training live (its address is printed)")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "with --serve: listen on `HOST:PORT` (port 0 picks a free one)")
+	fs.BoolVar(&f.serveExit, "serve-exit", false, "with --serve: stop serving when training ends, instead of at Ctrl-C")
 	return cmd
 }
 
@@ -191,6 +210,13 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	// line the user sees.
 	if fs.Changed("threads") && f.threads < 1 {
 		return fmt.Errorf("--threads %d: want at least 1", f.threads)
+	}
+	if !f.serve {
+		for _, name := range []string{"addr", "serve-exit"} {
+			if fs.Changed(name) {
+				return fmt.Errorf("--%s applies only with --serve", name)
+			}
+		}
 	}
 	var (
 		cfg   train.Config
@@ -270,12 +296,32 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	var progress train.Progress
 	if f.progress {
 		progress = train.NewProgress(stderr)
+	}
+	var page *livePage
+	if f.serve {
+		if page, err = startLivePage(tr, f.addr, stderr); err != nil {
+			return err
+		}
+		defer page.stop()
+		progress = tee(progress, page.training)
+	}
+	if f.progress {
 		printHeader(stderr, tr, f, out)
 	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
-	if err := tr.Run(ctx, out, progress); err != nil {
+	err = tr.Run(ctx, out, progress)
+	if page != nil {
+		page.training.Finish(err)
+		if err != nil && !errors.Is(err, context.Canceled) && !f.serveExit {
+			// Keep the curves up: they show how the run went wrong. The
+			// error itself is the command's last line.
+			fmt.Fprintf(stderr, "backprop: training failed; %s shows the run until Ctrl-C\n", page.url)
+			<-ctx.Done()
+		}
+	}
+	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			if tr.Epoch > 0 || f.resume != "" {
 				return fmt.Errorf("interrupted in epoch %d; %s holds the run up to epoch %d: continue with backprop train --resume %s", tr.Epoch+1, out, tr.Epoch, out)
@@ -288,8 +334,82 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	csvPath, pngPath := train.SidePaths(out)
 	fmt.Fprintf(cmd.OutOrStdout(), "test accuracy %.2f%% after %d epochs; wrote %s, %s and %s\n",
 		100*last.TestAcc, tr.Epoch, out, csvPath, pngPath)
+	if page != nil && !f.serveExit {
+		fmt.Fprintf(stderr, "backprop: training done; %s shows the final state until Ctrl-C\n", page.url)
+		<-ctx.Done()
+		fmt.Fprintf(stderr, "backprop: stopped\n")
+	}
 	return nil
 }
+
+// livePage is the training page of --serve, served while the run trains.
+type livePage struct {
+	training *web.Training
+	url      string
+	stop     func() // ends the page's streams and the server; idempotent
+}
+
+// trainServing, when set (by the tests), is called with the page's
+// address once it is served, before training starts.
+var trainServing func(url string)
+
+// startLivePage listens on addr and serves the training page of tr there,
+// printing its address to w. It must run on the goroutine that trains.
+func startLivePage(tr *train.Trainer, addr string, w io.Writer) (*livePage, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--addr: cannot listen on %s: %w", addr, err)
+	}
+	tp := web.NewTraining(tr, web.TrainingOptions{})
+	s := web.New(web.Options{})
+	tp.Register(s)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	base, everywhere := serveURL(ln.Addr(), addr)
+	p := &livePage{training: tp, url: base + "training"}
+	var once sync.Once
+	p.stop = func() {
+		once.Do(func() {
+			// The streams first: the server's shutdown waits for them.
+			tp.Close()
+			cancel()
+			if err := <-served; err != nil {
+				fmt.Fprintf(w, "backprop: serving the training page: %v\n", err)
+			}
+		})
+	}
+	fmt.Fprintf(w, "backprop: training page at %s\n", p.url)
+	if everywhere {
+		fmt.Fprintf(w, "backprop: listening on every interface: anyone who can reach this machine can see it\n")
+	}
+	if trainServing != nil {
+		trainServing(p.url)
+	}
+	return p, nil
+}
+
+// tee reports progress to both a and b; either may be nil.
+func tee(a, b train.Progress) train.Progress {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return teeProgress{a, b}
+}
+
+type teeProgress struct{ a, b train.Progress }
+
+func (t teeProgress) StartEpoch(epoch, epochs, batches int) {
+	t.a.StartEpoch(epoch, epochs, batches)
+	t.b.StartEpoch(epoch, epochs, batches)
+}
+
+func (t teeProgress) Batch(s train.BatchStats) { t.a.Batch(s); t.b.Batch(s) }
+
+func (t teeProgress) EndEpoch(m train.Metrics) { t.a.EndEpoch(m); t.b.EndEpoch(m) }
 
 func printHeader(w io.Writer, tr *train.Trainer, f *trainFlags, out string) {
 	cfg := tr.Config

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"encoding/binary"
 	"encoding/csv"
 	"fmt"
 	"image/png"
+	"io"
 	"math"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
@@ -359,4 +364,163 @@ func TestTrainCIFAR10(t *testing.T) {
 	// The CIFAR-10 cnn cannot evaluate MNIST.
 	code, so, se := cli(t, "", "eval", "--model", out, "--data", "mnist", "--data-dir", tinyMNIST(t))
 	wantError(t, code, so, se, 1, "the weights do not fit a cnn for mnist data")
+}
+
+// sse is a server-sent event.
+type sse struct{ kind, data string }
+
+// readSSE sends the events of a stream to ch, and closes it when the
+// stream ends.
+func readSSE(body io.Reader, ch chan<- sse) {
+	defer close(ch)
+	sc := bufio.NewScanner(body)
+	sc.Buffer(nil, 1<<20)
+	var ev sse
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if ev.kind != "" {
+				ch <- ev
+			}
+			ev = sse{}
+		case strings.HasPrefix(line, "event: "):
+			ev.kind = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			ev.data = strings.TrimPrefix(line, "data: ")
+		}
+	}
+}
+
+// followTraining sets trainServing to open the page and its event stream
+// before training starts; the channel it returns gets the stream's events
+// (the first, the run's settings, already read then) until it ends.
+func followTraining(t *testing.T) (events <-chan sse, url *string) {
+	t.Helper()
+	ch := make(chan sse, 4096)
+	var pageURL string
+	trainServing = func(u string) {
+		pageURL = u
+		page, err := http.Get(u)
+		if err != nil {
+			t.Errorf("GET %s: %v", u, err)
+			close(ch)
+			return
+		}
+		body, _ := io.ReadAll(page.Body)
+		page.Body.Close()
+		if page.StatusCode != 200 || !strings.Contains(string(body), "/static/training.js") {
+			t.Errorf("GET %s: %d %.100q", u, page.StatusCode, body)
+		}
+		resp, err := http.Get(strings.TrimSuffix(u, "training") + "api/training/events")
+		if err != nil {
+			t.Errorf("event stream: %v", err)
+			close(ch)
+			return
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		first := make(chan sse, 4096)
+		go readSSE(resp.Body, first)
+		// The first event means the stream follows the run: train on.
+		ev, ok := <-first
+		if !ok || ev.kind != "run" {
+			t.Errorf("the stream starts with %v", ev)
+		}
+		go func() {
+			defer close(ch)
+			ch <- ev
+			for ev := range first {
+				ch <- ev
+			}
+		}()
+	}
+	t.Cleanup(func() { trainServing = nil })
+	return ch, &pageURL
+}
+
+// collect reads events until the stream ends.
+func collect(t *testing.T, ch <-chan sse) []sse {
+	t.Helper()
+	var got []sse
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				return got
+			}
+			got = append(got, ev)
+		case <-timeout:
+			t.Fatalf("the event stream did not end (%d events)", len(got))
+		}
+	}
+}
+
+// TestTrainServe trains with --serve and a client on the page's event
+// stream from before the first step: it follows the whole run, and with
+// --serve-exit the command and the stream end with the run. A run that
+// fails shows it on the page too.
+func TestTrainServe(t *testing.T) {
+	dir := tinyMNIST(t)
+	tmp := t.TempDir()
+	events, url := followTraining(t)
+	stdout, stderr := trainOK(t, "train", "--model", "softmax", "--epochs", "2", "--data-dir", dir,
+		"--out", filepath.Join(tmp, "s.safetensors"), "--serve", "--addr", "127.0.0.1:0", "--serve-exit")
+	if !strings.HasPrefix(*url, "http://127.0.0.1:") || !strings.HasSuffix(*url, "/training") ||
+		!strings.HasPrefix(stderr, "backprop: training page at "+*url+"\n") {
+		t.Errorf("page %q; stderr:\n%s", *url, stderr)
+	}
+	if !strings.Contains(stderr, "\nepoch 2: train loss ") || strings.Contains(stderr, "Ctrl-C") ||
+		!strings.HasPrefix(stdout, "test accuracy ") || strings.Count(stdout, "\n") != 1 {
+		t.Errorf("stdout %q, stderr:\n%s", stdout, stderr)
+	}
+	evs := collect(t, events)
+	count := map[string]int{}
+	for _, ev := range evs {
+		count[ev.kind]++
+	}
+	// 512 examples in batches of 128: 4 steps an epoch, a point each.
+	last := evs[len(evs)-1]
+	if count["run"] != 1 || count["point"] != 8 || count["epoch"] != 2 || count["scores"] < 2 ||
+		last.kind != "status" || !strings.Contains(last.data, `"state":"finished"`) {
+		t.Errorf("events %v, the last %v", count, last)
+	}
+	for _, ev := range evs {
+		if ev.kind == "point" && strings.Contains(ev.data, `"step":8,`) && !strings.Contains(ev.data, `"batch":4,"batches":4`) {
+			t.Errorf("last point %s", ev.data)
+		}
+	}
+
+	// A diverging run: the page says why.
+	events, _ = followTraining(t)
+	code, stdout, stderr := cli(t, "", "train", "--model", "mlp", "--lr", "1e30", "--epochs", "1", "--data-dir", dir,
+		"--out", filepath.Join(tmp, "d.safetensors"), "--serve", "--addr", "127.0.0.1:0", "--serve-exit", "--progress=false")
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "diverged") {
+		t.Errorf("diverging run: status %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	evs = collect(t, events)
+	if last := evs[len(evs)-1]; last.kind != "status" || !strings.Contains(last.data, `"state":"failed"`) || !strings.Contains(last.data, "diverged") {
+		t.Errorf("the diverging run's last event %v", last)
+	}
+}
+
+func TestTrainServeErrors(t *testing.T) {
+	dir := tinyMNIST(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", "127.0.0.1:0"}, "--addr applies only with --serve"},
+		{[]string{"--serve-exit"}, "--serve-exit applies only with --serve"},
+		{[]string{"--serve", "--addr", busy.Addr().String()}, "--addr: cannot listen on " + busy.Addr().String()},
+		{[]string{"--serve", "--addr", "nonsense"}, "--addr: cannot listen on nonsense"},
+	} {
+		code, out, errs := cli(t, "", append([]string{"train", "--data-dir", dir, "--out", filepath.Join(t.TempDir(), "x.safetensors")}, tc.args...)...)
+		wantError(t, code, out, errs, 1, tc.want)
+	}
 }

@@ -4,10 +4,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 )
 
 // naiveGemm is the triple loop Gemm must agree with, summed in float64.
@@ -115,6 +119,32 @@ func (g gemmCase[T]) check(t *testing.T, got, want []T) {
 	}
 }
 
+// gemmImplNames are the micro-kernel families tests try, whichever this
+// build and CPU have.
+var gemmImplNames = []string{"generic", "avx2", "avx512"}
+
+// forEachGemmImpl runs f once per kernel family, as a subtest with that
+// family active, and skips (saying why) those this binary or CPU lacks.
+// Products of every size go through the kernels, even those Gemm would
+// sum directly (see TestGemmSmall).
+func forEachGemmImpl(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	defer SetGemmImpl("")
+	defer func(s int64) { gemmSmallMax = s }(gemmSmallMax)
+	gemmSmallMax = 0
+	for _, name := range gemmImplNames {
+		t.Run(name, func(t *testing.T) {
+			if err := SetGemmImpl(name); err != nil {
+				t.Skipf("skipping the %s kernels: %v", name, err)
+			}
+			if got := GemmImpl(); got != name {
+				t.Fatalf("GemmImpl() = %q after SetGemmImpl(%q)", got, name)
+			}
+			f(t)
+		})
+	}
+}
+
 func testGemmAgainstNaive[T Float](t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	sizes := []int{1, 7, 33, 65, 130}
@@ -140,22 +170,103 @@ func testGemmAgainstNaive[T Float](t *testing.T) {
 	}
 }
 
-func TestGemmFloat32(t *testing.T) { testGemmAgainstNaive[float32](t) }
-func TestGemmFloat64(t *testing.T) { testGemmAgainstNaive[float64](t) }
+// testGemmDeep covers sums deeper than one packed slice (k > kc), and
+// sizes around the SIMD tiles (6, 8, 12, 16, 32).
+func testGemmDeep[T Float](t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	n := 0
+	for _, tA := range []bool{false, true} {
+		for _, tB := range []bool{false, true} {
+			// 301 rows exceed every family's block height (mc), so B is
+			// packed once for all tasks; with fewer, tasks pack their own
+			// slivers of a transposed B.
+			for _, sz := range [][3]int{{6, 16, 300}, {12, 32, 513}, {25, 47, 700}, {13, 9, 257}, {5, 3, 1000}, {48, 64, 129}, {301, 45, 260}} {
+				g := newGemmCase(r, tA, tB, sz[0], sz[1], sz[2], T(0.75), T(n%2), n%3)
+				n++
+				got := slices.Clone(g.c)
+				g.run(got)
+				g.check(t, got, g.want())
+			}
+		}
+	}
+}
+
+func TestGemmFloat32(t *testing.T) { forEachGemmImpl(t, testGemmAgainstNaive[float32]) }
+func TestGemmFloat64(t *testing.T) { forEachGemmImpl(t, testGemmAgainstNaive[float64]) }
+
+func TestGemmDeep(t *testing.T) {
+	forEachGemmImpl(t, func(t *testing.T) {
+		testGemmDeep[float32](t)
+		testGemmDeep[float64](t)
+	})
+}
+
+// Products too big for gemmPackLimit are cut into chunks along k, rows
+// and columns; the result is the same as unchunked, bit for bit.
+func TestGemmChunked(t *testing.T) {
+	forEachGemmImpl(t, func(t *testing.T) {
+		testGemmChunked[float32](t)
+		testGemmChunked[float64](t)
+	})
+}
+
+func testGemmChunked[T Float](t *testing.T) {
+	defer func(l int) { gemmPackLimit = l }(gemmPackLimit)
+	r := rand.New(rand.NewPCG(9, 10))
+	for i, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+		m := []int{37, 300}[i%2]
+		g := newGemmCase(r, tr[0], tr[1], m, 50, 600, T(1.5), T(i%2), 1)
+		gemmPackLimit = 1 << 30
+		whole := slices.Clone(g.c)
+		g.run(whole)
+		g.check(t, whole, g.want())
+		var zero T
+		for _, limit := range []int{9000, 1} {
+			gemmPackLimit = limit * int(unsafe.Sizeof(zero))
+			got := slices.Clone(g.c)
+			g.run(got)
+			if !slices.Equal(got, whole) {
+				t.Fatalf("%v: pack limit %d changes the result", g, limit)
+			}
+		}
+	}
+}
+
+// Tiny products, summed directly.
+func TestGemmSmall(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	n := 0
+	for _, tA := range []bool{false, true} {
+		for _, tB := range []bool{false, true} {
+			for _, sz := range [][3]int{{1, 1, 1}, {3, 5, 7}, {6, 6, 6}, {1, 40, 2}, {7, 1, 30}, {2, 100, 1}} {
+				if int64(sz[0]*sz[1]*sz[2]) > gemmSmallMax {
+					t.Fatalf("%v is not a small product", sz)
+				}
+				g := newGemmCase(r, tA, tB, sz[0], sz[1], sz[2], 1.5, float64(n%2), n%3)
+				n++
+				got := slices.Clone(g.c)
+				g.run(got)
+				g.check(t, got, g.want())
+			}
+		}
+	}
+}
 
 func TestGemmSpecialScalars(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	nan := math.NaN()
 
-	// beta == 0 must not read C: NaNs there do not survive.
-	g := newGemmCase[float64](r, false, true, 9, 11, 13, 1.5, 0, 1)
-	for i := range g.c {
-		g.c[i] = nan
+	// beta == 0 must not read C: NaNs there do not survive, in small
+	// products and packed ones, full tiles and edges.
+	for _, sz := range [][3]int{{3, 4, 5}, {9, 11, 13}, {40, 37, 20}} {
+		g := newGemmCase[float64](r, false, true, sz[0], sz[1], sz[2], 1.5, 0, 1)
+		for i := range g.c {
+			g.c[i] = nan
+		}
+		got := slices.Clone(g.c)
+		g.run(got)
+		g.check(t, got, g.want())
 	}
-	got := slices.Clone(g.c)
-	g.run(got)
-	want := g.want()
-	g.check(t, got, want)
 
 	// alpha == 0 and k == 0 scale C by beta without reading A or B.
 	for _, k := range []int{0, 5} {
@@ -191,32 +302,26 @@ func TestGemmSpecialScalars(t *testing.T) {
 	Gemm[float32](false, false, 5, 0, 5, 1, make([]float32, 25), 5, nil, 1, 0, nil, 1)
 }
 
-// The result is bit-for-bit the same for any thread count and any cut of C
-// into tasks.
+// The result is bit-for-bit the same for any thread count, and so for any
+// cut of C into tasks (the plan follows the worker count).
 func TestGemmDeterministic(t *testing.T) {
+	forEachGemmImpl(t, func(t *testing.T) {
+		testGemmDeterministic[float32](t)
+		testGemmDeterministic[float64](t)
+	})
+}
+
+func testGemmDeterministic[T Float](t *testing.T) {
 	defer SetThreads(0)
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, sz := range [][3]int{{130, 130, 130}, {67, 203, 150}} {
+	for _, sz := range [][3]int{{130, 130, 130}, {67, 203, 300}, {128, 512, 200}, {300, 70, 260}} {
 		for _, tr := range [][2]bool{{false, false}, {true, true}, {true, false}} {
-			g := newGemmCase[float32](r, tr[0], tr[1], sz[0], sz[1], sz[2], 1.25, 0.5, 1)
-			var results [][]float32
-			for _, th := range []int{1, 2, 3} {
+			g := newGemmCase(r, tr[0], tr[1], sz[0], sz[1], sz[2], T(1.25), T(0.5), 1)
+			var results [][]T
+			for _, th := range []int{1, 2, 3, 5} {
 				SetThreads(th)
 				got := slices.Clone(g.c)
 				g.run(got)
-				results = append(results, got)
-			}
-			// One block covering all of C, and small ones.
-			kern := kernelFor[float32]()
-			for _, pl := range []gemmPlan{
-				planGemm(g.m, g.n, 1<<30, 1<<30, kern.mr, kern.nr, false),
-				planGemm(g.m, g.n, 8*kern.mr, 8*kern.nr, kern.mr, kern.nr, false),
-			} {
-				got := slices.Clone(g.c)
-				gc := gemmCall[float32]{kern: kern, plan: pl, transA: g.tA, transB: g.tB,
-					m: g.m, n: g.n, k: g.k, alpha: g.alpha, beta: g.beta,
-					a: g.a, lda: g.lda, b: g.b, ldb: g.ldb, c: got, ldc: g.ldc}
-				gc.run()
 				results = append(results, got)
 			}
 			for i, res := range results[1:] {
@@ -226,6 +331,113 @@ func TestGemmDeterministic(t *testing.T) {
 			}
 			g.check(t, results[0], g.want())
 		}
+	}
+}
+
+// Gemms from several goroutines at once (one runs in parallel, the others
+// on their callers) each get their own packing buffers and the same
+// results as alone.
+func TestGemmConcurrent(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	var cases []gemmCase[float32]
+	var want [][]float32
+	for i := range 6 {
+		g := newGemmCase[float32](r, i%2 == 0, i%3 == 0, 70+i, 90-i, 150, 1, 0.5, 1)
+		got := slices.Clone(g.c)
+		g.run(got)
+		cases, want = append(cases, g), append(want, got)
+	}
+	results := make([][]float32, len(cases))
+	var wg sync.WaitGroup
+	for i, g := range cases {
+		wg.Go(func() {
+			for range 3 {
+				results[i] = slices.Clone(g.c)
+				g.run(results[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i := range cases {
+		if !slices.Equal(results[i], want[i]) {
+			t.Errorf("%v: concurrent result differs", cases[i])
+		}
+	}
+}
+
+// Element types named after float32 and float64 use their kernels.
+func TestGemmNamedFloat(t *testing.T) {
+	type f32 float32
+	type f64 float64
+	r := rand.New(rand.NewPCG(15, 16))
+	g := newGemmCase[float32](r, false, true, 30, 40, 50, 1, 0, 0)
+	want := slices.Clone(g.c)
+	g.run(want)
+	a, b, c := make([]f32, len(g.a)), make([]f32, len(g.b)), make([]f32, len(g.c))
+	for i, v := range g.a {
+		a[i] = f32(v)
+	}
+	for i, v := range g.b {
+		b[i] = f32(v)
+	}
+	Gemm(g.tA, g.tB, g.m, g.n, g.k, 1, a, g.lda, b, g.ldb, 0, c, g.ldc)
+	for i := range c {
+		if float32(c[i]) != want[i] {
+			t.Fatalf("C[%d] = %v with a named float32, %v with float32", i, c[i], want[i])
+		}
+	}
+	d := []f64{1, 2, 3, 4}
+	e := make([]f64, 4)
+	Gemm(false, false, 2, 2, 2, 1, d, 2, d, 2, 0, e, 2)
+	if !slices.Equal(e, []f64{7, 10, 15, 22}) {
+		t.Fatalf("named float64 product = %v", e)
+	}
+}
+
+func TestGemmImplSelection(t *testing.T) {
+	defer SetGemmImpl("")
+	impls := GemmImpls()
+	if len(impls) == 0 || impls[len(impls)-1] != "generic" {
+		t.Fatalf("GemmImpls() = %v, want a list ending in generic", impls)
+	}
+	if GemmImpl() != impls[0] && os.Getenv(gemmImplEnv) == "" {
+		t.Errorf("default GemmImpl() = %q, want the fastest, %q", GemmImpl(), impls[0])
+	}
+	if err := SetGemmImpl("generic"); err != nil || GemmImpl() != "generic" {
+		t.Fatalf("SetGemmImpl(generic) = %v, GemmImpl() = %q", err, GemmImpl())
+	}
+	if err := SetGemmImpl("nosuch"); err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("SetGemmImpl(nosuch) = %v, want an error naming it", err)
+	}
+	if GemmImpl() != "generic" {
+		t.Errorf("a failed SetGemmImpl changed the kernels to %q", GemmImpl())
+	}
+	if err := SetGemmImpl(""); err != nil || GemmImpl() != defaultGemmImpl().name {
+		t.Errorf("SetGemmImpl(\"\") = %v, GemmImpl() = %q", err, GemmImpl())
+	}
+
+	// The environment picks the default, when it names a family that runs.
+	t.Setenv(gemmImplEnv, "generic")
+	if got := defaultGemmImpl().name; got != "generic" {
+		t.Errorf("%s=generic: default %q", gemmImplEnv, got)
+	}
+	t.Setenv(gemmImplEnv, "nosuch")
+	if got := defaultGemmImpl().name; got != impls[0] {
+		t.Errorf("%s=nosuch: default %q, want %q", gemmImplEnv, got, impls[0])
+	}
+}
+
+// The SIMD kernels exist exactly where they should: the purego tag or
+// another architecture leaves the generic one alone.
+func TestGemmImplsBuilt(t *testing.T) {
+	hasAsm := false
+	for _, im := range gemmImplList() {
+		if im.name != "generic" {
+			hasAsm = true
+		}
+	}
+	if want := runtime.GOARCH == "amd64" && !puregoBuild; hasAsm != want {
+		t.Errorf("assembly kernels built: %v, want %v (GOARCH %s, purego %v)", hasAsm, want, runtime.GOARCH, puregoBuild)
 	}
 }
 
@@ -263,17 +475,43 @@ func TestGemmPanics(t *testing.T) {
 }
 
 func TestPlanGemm(t *testing.T) {
-	for _, sz := range [][2]int{{1, 1}, {128, 128}, {128, 512}, {1024, 1024}, {5, 2000}, {3000, 7}} {
-		for _, par := range []bool{false, true} {
-			p := planGemm(sz[0], sz[1], 128, 384, 2, 3, par)
-			if p.mc%2 != 0 || p.nc%3 != 0 || p.mc > max(128, 2) || p.nc > 384 {
-				t.Errorf("%v: blocks %d x %d not multiples of the tile or too big", sz, p.mc, p.nc)
-			}
-			if (p.mb-1)*p.mc >= sz[0] || p.mb*p.mc < sz[0] || (p.nb-1)*p.nc >= sz[1] || p.nb*p.nc < sz[1] {
-				t.Errorf("%v: %d x %d blocks of %d x %d do not tile C exactly", sz, p.mb, p.nb, p.mc, p.nc)
-			}
-			if par && sz[0] >= 4*gemmMinBlock && sz[1] >= 4*gemmMinBlock && p.tasks() < gemmTargetTasks {
-				t.Errorf("%v: only %d tasks", sz, p.tasks())
+	for _, sz := range [][2]int{{1, 1}, {128, 128}, {128, 512}, {784, 512}, {128, 784}, {1024, 1024}, {5, 2000}, {3000, 7}} {
+		for _, workers := range []int{1, 2, 3} {
+			for _, tile := range [][2]int{{2, 3}, {6, 16}, {12, 32}} {
+				mr, nr := tile[0], tile[1]
+				name := fmt.Sprintf("%dx%d, %dx%d tiles, %d workers", sz[0], sz[1], mr, nr, workers)
+				keep := workers == 2
+				p := planGemm(sz[0], sz[1], 144, 512, mr, nr, workers, keep)
+				if keep && sz[0] <= 144 && sz[1] >= 16*gemmMinBlock && p.mb != 1 {
+					t.Errorf("%s: rows cut into %d blocks", name, p.mb)
+				}
+				// The blocks cover the tile grid exactly, each at most
+				// 144 x 512, and differ by at most a tile.
+				var area int
+				sizes := map[[2]int]bool{}
+				for task := range p.tasks() {
+					i0, i1, j0, j1 := p.block(task)
+					if i1 <= i0 || j1 <= j0 || (i1-i0)*mr > max(144, mr) || (j1-j0)*nr > max(512, nr) {
+						t.Fatalf("%s: block %d is tiles [%d,%d) x [%d,%d)", name, task, i0, i1, j0, j1)
+					}
+					area += (i1 - i0) * (j1 - j0)
+					sizes[[2]int{i1 - i0, j1 - j0}] = true
+				}
+				if area != ceilDiv(sz[0], mr)*ceilDiv(sz[1], nr) {
+					t.Errorf("%s: blocks cover %d tiles", name, area)
+				}
+				if len(sizes) > 4 {
+					t.Errorf("%s: blocks of %d sizes", name, len(sizes))
+				}
+				if workers > 1 && sz[0] >= 8*gemmMinBlock && sz[1] >= 8*gemmMinBlock && p.tasks() < gemmTargetTasks {
+					t.Errorf("%s: only %d tasks", name, p.tasks())
+				}
+				if workers == 1 && p.tasks() != ceilDiv(sz[0], 144/mr*mr)*ceilDiv(sz[1], 512/nr*nr) {
+					t.Errorf("%s: %d tasks on one worker", name, p.tasks())
+				}
+				if workers == 2 && p.tasks() > 1 && sz[0]*sz[1] >= 128*128 && p.tasks()%2 != 0 {
+					t.Errorf("%s: %d tasks", name, p.tasks())
+				}
 			}
 		}
 	}

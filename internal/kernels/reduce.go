@@ -9,7 +9,8 @@ import "math"
 // into each of n accumulators (one input of n outputs). The caller passes the
 // accumulator in, so a walk split into pieces gives the same bits as one
 // that is not. Sums accumulate in float64 whatever the element type, which
-// keeps float32 sums accurate without a compensated algorithm.
+// keeps float32 sums accurate without a compensated algorithm, in Lanes
+// partial sums per output.
 
 // Ordered is an element type with a total order apart from NaN.
 type Ordered interface{ ~float32 | ~float64 | ~int64 }
@@ -17,44 +18,70 @@ type Ordered interface{ ~float32 | ~float64 | ~int64 }
 // isNaN is false for every integer; for floats it is the only self-unequal value.
 func isNaN[T Ordered](v T) bool { return v != v }
 
-// SumRun returns acc plus the n values x[px+i*sx], added one at a time in
-// index order in float64.
-func SumRun[T Float](x []T, px, sx, n int, acc float64) float64 {
-	if sx == 1 {
-		for _, v := range x[px : px+n] {
-			acc += float64(v)
+// Lanes is the number of partial sums a sum keeps for each output: input r
+// of an output (its index in the output's fixed order) goes to lane r mod
+// Lanes. Independent lanes let the additions overlap instead of waiting on
+// one another, and since the lane of an input depends on r alone, a sum
+// split into runs and columns however the layout demands still adds the
+// same values in the same order.
+const Lanes = 4
+
+// LaneSum combines the lanes of one output, always in the same order.
+func LaneSum(acc *[Lanes]float64) float64 { return (acc[0] + acc[1]) + (acc[2] + acc[3]) }
+
+// SumLanes adds the n values x[px+i*sx], inputs r, r+1, ... of one output,
+// into their lanes of acc, in float64.
+func SumLanes[T Float](x []T, px, sx, n, r int, acc *[Lanes]float64) {
+	if sx != 1 {
+		for i := range n {
+			acc[(r+i)&(Lanes-1)] += float64(x[px+i*sx])
 		}
-		return acc
+		return
 	}
-	for i := range n {
-		acc += float64(x[px+i*sx])
+	x = x[px : px+n]
+	i := 0
+	for ; i < len(x) && (r+i)&(Lanes-1) != 0; i++ {
+		acc[(r+i)&(Lanes-1)] += float64(x[i])
 	}
-	return acc
+	a0, a1, a2, a3 := acc[0], acc[1], acc[2], acc[3]
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		a0 += float64(v[0])
+		a1 += float64(v[1])
+		a2 += float64(v[2])
+		a3 += float64(v[3])
+	}
+	acc[0], acc[1], acc[2], acc[3] = a0, a1, a2, a3
+	for ; i < len(x); i++ {
+		acc[(r+i)&(Lanes-1)] += float64(x[i])
+	}
 }
 
-// SumSqDevRun returns acc plus the squared deviations (x - c)² of the n
-// values x[px+i*sx] from c (a variance's second pass).
-func SumSqDevRun[T Float](x []T, px, sx, n int, c, acc float64) float64 {
+// SumSqDevLanes is SumLanes for the squared deviations (x - c)² (a
+// variance's second pass).
+func SumSqDevLanes[T Float](x []T, px, sx, n, r int, c float64, acc *[Lanes]float64) {
 	for i := range n {
 		d := float64(x[px+i*sx]) - c
-		acc += d * d
+		acc[(r+i)&(Lanes-1)] += d * d
 	}
-	return acc
 }
 
-// SumExpRun returns acc plus exp(x - c) over the n values x[px+i*sx] (a
-// log-sum-exp shifted by c so that no term overflows).
-func SumExpRun[T Float](x []T, px, sx, n int, c, acc float64) float64 {
+// SumExpLanes is SumLanes for exp(x - c) (a log-sum-exp shifted by c so
+// that no term overflows).
+func SumExpLanes[T Float](x []T, px, sx, n, r int, c float64, acc *[Lanes]float64) {
 	for i := range n {
-		acc += math.Exp(float64(x[px+i*sx]) - c)
+		acc[(r+i)&(Lanes-1)] += math.Exp(float64(x[px+i*sx]) - c)
 	}
-	return acc
 }
 
-// AccumCol adds x[px+i*sx] to acc[pa+i*sa] for each i < n.
+// AccumCol adds x[px+i*sx], one input of each of n outputs, to acc[pa+i*sa]
+// (the outputs' partial sums in one lane).
 func AccumCol[T Float](acc []float64, pa, sa int, x []T, px, sx, n int) {
 	if sa == 1 && sx == 1 {
 		acc = acc[pa : pa+n]
+		if isF32[T]() && accumF32Fast(acc, f32s(x[px:px+n])) {
+			return
+		}
 		for i, v := range x[px : px+n] {
 			acc[i] += float64(v)
 		}
@@ -65,18 +92,20 @@ func AccumCol[T Float](acc []float64, pa, sa int, x []T, px, sx, n int) {
 	}
 }
 
-// AccumSqDevCol adds (x[px+i*sx] - c[pa+i*sa])² to acc[pa+i*sa].
+// AccumSqDevCol is AccumCol for (x - c[o])², o = pa+i*sa the output.
 func AccumSqDevCol[T Float](acc []float64, pa, sa int, x []T, px, sx, n int, c []float64) {
 	for i := range n {
-		d := float64(x[px+i*sx]) - c[pa+i*sa]
-		acc[pa+i*sa] += d * d
+		o := pa + i*sa
+		d := float64(x[px+i*sx]) - c[o]
+		acc[o] += d * d
 	}
 }
 
-// AccumExpCol adds exp(x[px+i*sx] - c[pa+i*sa]) to acc[pa+i*sa].
+// AccumExpCol is AccumCol for exp(x - c[o]), o = pa+i*sa the output.
 func AccumExpCol[T Float](acc []float64, pa, sa int, x []T, px, sx, n int, c []float64) {
 	for i := range n {
-		acc[pa+i*sa] += math.Exp(float64(x[px+i*sx]) - c[pa+i*sa])
+		o := pa + i*sa
+		acc[o] += math.Exp(float64(x[px+i*sx]) - c[o])
 	}
 }
 

@@ -1,0 +1,140 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The assembly micro-kernels of gemm_amd64.s. Each computes one mr x nr
+// tile; the Go wrappers below check the slices, so that a wrong packing
+// fails with an index error here rather than corrupting memory there.
+
+//go:noescape
+func gemmAVX2F32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func gemmAVX2F64(kc int, a, b, c *float64, ldc int, alpha, beta float64)
+
+//go:noescape
+func gemmAVX512F32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func gemmAVX512F64(kc int, a, b, c *float64, ldc int, alpha, beta float64)
+
+//go:noescape
+func packRowsAVX(dst, src unsafe.Pointer, rows, srcStride, n, wb, slStride int)
+
+//go:noescape
+func transposeF32AVX(dst, src unsafe.Pointer, dstStride, srcStride, blocks, rows int)
+
+//go:noescape
+func transposeF64AVX(dst, src unsafe.Pointer, dstStride, srcStride, blocks, rows int)
+
+func tileAVX2F32(kc int, alpha float32, a, b []float32, beta float32, c []float32, ldc int) {
+	_, _, _ = a[6*kc-1], b[16*kc-1], c[5*ldc+15]
+	gemmAVX2F32(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+func tileAVX2F64(kc int, alpha float64, a, b []float64, beta float64, c []float64, ldc int) {
+	_, _, _ = a[6*kc-1], b[8*kc-1], c[5*ldc+7]
+	gemmAVX2F64(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+func tileAVX512F32(kc int, alpha float32, a, b []float32, beta float32, c []float32, ldc int) {
+	_, _, _ = a[12*kc-1], b[32*kc-1], c[11*ldc+31]
+	gemmAVX512F32(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+func tileAVX512F64(kc int, alpha float64, a, b []float64, beta float64, c []float64, ldc int) {
+	_, _, _ = a[12*kc-1], b[16*kc-1], c[11*ldc+15]
+	gemmAVX512F64(kc, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}
+
+// Blocking for the SIMD kernels. kc: the B sliver (kc x nr) is reused by
+// every tile down a block, so it should sit in L1 with room to spare
+// (16 KiB for the AVX2 tiles at kc 256 and the AVX-512 ones at kc 128).
+// mc: the packed A block (mc x kc) that the B slivers run past should sit
+// in L2 (about 150 KiB). nc bounds the B part of a task.
+var (
+	avx2Impl = &gemmImpl{
+		name:    "avx2",
+		missing: missingUnless(cpu.X86.HasAVX2 && cpu.X86.HasFMA, "the CPU lacks AVX2 or FMA"),
+		k32: gemmKernel[float32]{mr: 6, nr: 16, kc: 256, mc: 144, nc: 512, tile: tileAVX2F32,
+			along: packAlongAVX[float32], across: packAcrossAVX[float32]},
+		k64: gemmKernel[float64]{mr: 6, nr: 8, kc: 256, mc: 72, nc: 256, tile: tileAVX2F64,
+			along: packAlongAVX[float64], across: packAcrossAVX[float64]},
+	}
+	// AVX-512 Foundation has every instruction the kernels use; x/sys/cpu
+	// reports it only when the OS also saves the zmm state.
+	avx512Impl = &gemmImpl{
+		name:    "avx512",
+		missing: missingUnless(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasAVX512F, "the CPU lacks AVX-512F"),
+		k32: gemmKernel[float32]{mr: 12, nr: 32, kc: 128, mc: 288, nc: 1024, tile: tileAVX512F32,
+			along: packAlongAVX[float32], across: packAcrossAVX[float32]},
+		k64: gemmKernel[float64]{mr: 12, nr: 16, kc: 128, mc: 144, nc: 512, tile: tileAVX512F64,
+			along: packAlongAVX[float64], across: packAcrossAVX[float64]},
+	}
+)
+
+func missingUnless(ok bool, why string) string {
+	if ok {
+		return ""
+	}
+	return why
+}
+
+// archGemmImpls lists the assembly kernel families, best first.
+func archGemmImpls() []*gemmImpl { return []*gemmImpl{avx512Impl, avx2Impl} }
+
+// packAlongAVX is packAlong with the whole slivers copied by packRowsAVX
+// (their widths are 24 to 128 bytes); a partial last sliver is left to
+// the Go loop.
+func packAlongAVX[T Float](dst, src []T, ld, pa, pb, d, cols, w int) {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	full := cols / w
+	if pb > pa && full > 0 {
+		_, _ = src[(pb-1)*ld+full*w-1], dst[(full-1)*w*d+pb*w-1]
+		packRowsAVX(unsafe.Pointer(&dst[pa*w]), unsafe.Pointer(&src[pa*ld]), pb-pa, ld*size, full, w*size, w*d*size)
+	}
+	if full*w < cols {
+		packAlong(dst[full*w*d:], src[full*w:], ld, pa, pb, d, cols-full*w, w)
+	}
+}
+
+// packAcrossAVX is packAcross with whole slivers transposed in registers,
+// 8 (float32) or 4 (float64) stored rows at a time, then the 6, 4 or 2
+// rows left; the last few columns, and a partial last sliver, are left to
+// the Go loop.
+func packAcrossAVX[T Float](dst, src []T, ld, sa, sb, d, cols, w int) {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	group := 32 / size // columns per transposed block, and rows per pass
+	blocks := d / group
+	for s := sa; s < sb; s++ {
+		if (s+1)*w > cols || blocks == 0 {
+			packAcross(dst, src, ld, s, s+1, d, cols, w)
+			continue
+		}
+		sl := dst[s*w*d : (s+1)*w*d]
+		_ = src[(s*w+w-1)*ld+d-1]
+		for q := 0; q < w; q += group {
+			rows := min(group, w-q)
+			p := unsafe.Pointer(&src[(s*w+q)*ld])
+			if size == 4 {
+				transposeF32AVX(unsafe.Pointer(&sl[q]), p, w*size, ld*size, blocks, rows)
+			} else {
+				transposeF64AVX(unsafe.Pointer(&sl[q]), p, w*size, ld*size, blocks, rows)
+			}
+		}
+		for q := range w {
+			row := src[(s*w+q)*ld : (s*w+q)*ld+d]
+			for p := blocks * group; p < d; p++ {
+				sl[p*w+q] = row[p]
+			}
+		}
+	}
+}
