@@ -39,11 +39,7 @@ func NewConv2d(in, out, kernel int, opt bp.Conv2dOptions, rng *bp.RNG) *Conv2d {
 // Forward convolves x.
 func (l *Conv2d) Forward(x *bp.Tensor) *bp.Tensor {
 	checkDType("Conv2d", x, l.Weight)
-	y := x.Conv2d(l.Weight, l.Opt)
-	if l.Bias != nil {
-		y = y.Add(l.Bias.Reshape(1, -1, 1, 1))
-	}
-	return y
+	return x.Conv2dBias(l.Weight, l.Bias, l.Opt) // nil Bias: no bias
 }
 
 // MaxPool2d takes the maximum over windows of x [N, C, H, W], as

@@ -64,6 +64,14 @@ func CrossEntropyWith(logits, labels *bp.Tensor, opt CrossEntropyOptions) *bp.Te
 	if !(eps >= 0 && eps <= 1) {
 		panic(fmt.Sprintf("nn: CrossEntropy: label smoothing %v is not in [0, 1]", eps))
 	}
+	if eps == 0 && opt.Reduction != ReduceNone && n > 0 {
+		// The fused op: one pass forward, (softmax - onehot)/N backward.
+		loss := bp.CrossEntropyFromLogits(logits, labels)
+		if opt.Reduction == ReduceSum {
+			loss = loss.MulScalar(float64(n))
+		}
+		return loss
+	}
 	logp := logits.LogSoftmax(1)
 	per := logp.Gather(1, labels.Reshape(n, 1)).Reshape(n).Neg()
 	if eps > 0 {

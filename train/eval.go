@@ -1,6 +1,7 @@
 package train
 
 import (
+	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/data"
 	"github.com/gobackprop/backprop/nn"
 )
@@ -43,8 +44,10 @@ func Evaluate(model nn.Module, loss nn.LossFunc, ds data.Dataset, classes int) E
 	}
 	var lossSum float64
 	ld := &data.Loader{Dataset: ds, BatchSize: EvalBatch}
+	pool := bp.NewPool()
+	defer pool.Release()
 	for b := range ld.Epoch(0) {
-		logits := model.Forward(b.X.NoGrad())
+		logits := model.Forward(b.X.NoGrad().InPool(pool))
 		if loss != nil {
 			lossSum += loss(logits, b.Y).Item() * float64(b.Size())
 		}
@@ -56,6 +59,7 @@ func Evaluate(model nn.Module, loss nn.LossFunc, ds data.Dataset, classes int) E
 			}
 		}
 		r.N += b.Size()
+		pool.Reset()
 	}
 	r.Loss = lossSum / float64(r.N)
 	return r

@@ -203,12 +203,18 @@ func (t *Trainer) RunEpoch(ctx context.Context, p Progress) (Metrics, error) {
 	start := time.Now()
 	var lossSum, lr float64
 	var correct, seen int
+	// Every tensor a step computes comes from this arena and is recycled at
+	// the end of the step, so steady-state steps allocate almost nothing.
+	// What must outlive a step (the loss value, the count of correct
+	// answers) is read out as plain numbers first.
+	pool := bp.NewPool()
+	defer pool.Release()
 	for b := range t.loader.Epoch(e) {
 		if err := ctx.Err(); err != nil {
 			return Metrics{}, err
 		}
 		lr = t.Optimizer.LR()
-		logits := t.Model.Forward(b.X)
+		logits := t.Model.Forward(b.X.InPool(pool))
 		loss := t.Loss(logits, b.Y)
 		lv := loss.Item()
 		if math.IsNaN(lv) || math.IsInf(lv, 0) {
@@ -236,6 +242,7 @@ func (t *Trainer) RunEpoch(ctx context.Context, p Progress) (Metrics, error) {
 			ImagesPerSec: float64(seen) / el.Seconds(), Step: t.Step, Elapsed: el,
 			LR: lr, Size: n, StepLoss: lv, StepAcc: float64(c) / float64(n),
 		})
+		pool.Reset()
 	}
 	secs := time.Since(start).Seconds()
 	ev := Evaluate(t.Model, t.Loss, t.TestSet, t.Classes)

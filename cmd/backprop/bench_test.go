@@ -14,6 +14,7 @@ func TestBenchCommandsPrintOneJSONLine(t *testing.T) {
 	}{
 		{[]string{"bench", "gemm", "--m", "32", "--n", "24", "--k", "16", "--reps", "1", "--threads", "1"}, []string{"gflops", "m", "n", "k", "threads"}},
 		{[]string{"bench", "autograd", "--ops", "400", "--reps", "1"}, []string{"ns_per_op_fwd", "ns_per_op_bwd"}},
+		{[]string{"bench", "train", "--model", "mlp", "--batch", "16", "--iters", "3", "--warmup", "1"}, []string{"images_per_s", "ms_per_step", "allocs_per_step"}},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(c.args, strings.NewReader(""), &out, &errb); code != 0 {
