@@ -26,7 +26,7 @@ type stepClock struct {
 }
 
 func (s *stepClock) StartEpoch(epoch, epochs, batches int) {}
-func (s *stepClock) EndEpoch(train.Metrics)               {}
+func (s *stepClock) EndEpoch(train.Metrics)                {}
 
 func (s *stepClock) Batch(b train.BatchStats) {
 	switch {
