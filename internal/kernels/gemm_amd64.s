@@ -18,9 +18,10 @@
 // each step p adds broadcast(A(i, p)) * B(p, :) to row i. kc >= 1.
 //
 // beta == 0 (either sign) means C is written without being read. The
-// result is alpha*acc rounded, then beta*C added by one fused multiply-add,
-// the same for every tile, so a C element's value never depends on which
-// tile or task computed it.
+// result is alpha*acc rounded, then beta*C added by one fused multiply-add.
+// (Tiles that overhang C run with beta == 0 into scratch, and Go adds
+// beta*C; which kind of tile an element falls in depends on its position
+// alone, so results still do not depend on how the work was cut.)
 
 // ---------------------------------------------------------------------------
 // AVX2 + FMA, float32, 6 x 16.
@@ -33,7 +34,8 @@
 //   Y15       beta, in the epilogue
 // 12 independent FMA chains cover the FMA latency (4-5 cycles) times two
 // FMA ports; each step reads 2 vectors of B and 6 scalars of A.
-//   AX = a, BX = b, DI = c (row pointer), SI = ldc in bytes, CX/DX = counts
+//   AX = a, BX = b, DI = c (row pointer), SI = ldc in bytes, CX/DX = counts,
+//   R13 = C row being prefetched
 
 #define S6X16(off) \
 	VMOVUPS      (off*64)(BX), Y12; \
