@@ -18,7 +18,7 @@ import (
 // removed.
 func tempPattern(base string) string { return "." + base + ".tmp-*" }
 
-// writeFileAtomic writes a file through write and moves it to path only
+// WriteFileAtomic writes a file through write and moves it to path only
 // once it is complete and on disk:
 //
 //  1. create a temporary file beside path;
@@ -29,7 +29,7 @@ func tempPattern(base string) string { return "." + base + ".tmp-*" }
 // On any error before the rename the temporary file is removed and a file
 // already at path is left untouched; a crash leaves at most a stray
 // temporary file, never a partial file under path's name.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	// Write through a symlink to the file it names, as a plain overwrite
 	// would, rather than replacing the link with a file.
 	if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {

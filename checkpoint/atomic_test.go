@@ -64,7 +64,7 @@ func checkNoTemp(t *testing.T, dir string) {
 func TestAtomicWriteFailure(t *testing.T) {
 	dir, path, old := setup(t)
 	boom := errors.New("injected failure")
-	err := writeFileAtomic(path, func(w io.Writer) error {
+	err := WriteFileAtomic(path, func(w io.Writer) error {
 		if _, err := w.Write(make([]byte, 3<<20)); err != nil {
 			return err
 		}
@@ -169,7 +169,7 @@ func TestSaveThroughSymlink(t *testing.T) {
 // deferred cleanup, as a crash would not) half way through writing.
 func TestCrashDuringSave(t *testing.T) {
 	if target := os.Getenv("CHECKPOINT_CRASH_TARGET"); target != "" {
-		writeFileAtomic(target, func(w io.Writer) error {
+		WriteFileAtomic(target, func(w io.Writer) error {
 			w.Write(make([]byte, 3<<20)) // more than the buffer: bytes hit the disk
 			os.Exit(3)
 			return nil

@@ -268,7 +268,7 @@ func Load(path string) (tensors map[string]*backprop.Tensor, metadata map[string
 // the new one, complete and synced to disk, whatever happens during the
 // save.
 func Save(path string, tensors map[string]*backprop.Tensor, metadata map[string]string) error {
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return WriteFileAtomic(path, func(w io.Writer) error {
 		return Write(w, tensors, metadata)
 	})
 }

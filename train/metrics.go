@@ -3,13 +3,12 @@ package train
 import (
 	"bufio"
 	"encoding/csv"
-	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/gobackprop/backprop/checkpoint"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -49,7 +48,7 @@ func WriteCSV(w io.Writer, hist []Metrics) error {
 
 // WriteCSVFile writes the metrics CSV to path atomically.
 func WriteCSVFile(path string, hist []Metrics) error {
-	return writeFileAtomic(path, func(w io.Writer) error { return WriteCSV(w, hist) })
+	return checkpoint.WriteFileAtomic(path, func(w io.Writer) error { return WriteCSV(w, hist) })
 }
 
 // Plot draws the loss (left) and accuracy (right) of the training and test
@@ -100,7 +99,7 @@ func Plot(w io.Writer, hist []Metrics, title string) error {
 
 // PlotFile writes the plot of Plot to path atomically.
 func PlotFile(path string, hist []Metrics, title string) error {
-	return writeFileAtomic(path, func(w io.Writer) error { return Plot(w, hist, title) })
+	return checkpoint.WriteFileAtomic(path, func(w io.Writer) error { return Plot(w, hist, title) })
 }
 
 // epochTicks labels whole epochs only: the default ticks would put
@@ -124,40 +123,4 @@ func (epochTicks) Ticks(lo, hi float64) []plot.Tick {
 		ts = append(ts, t)
 	}
 	return ts
-}
-
-// writeFileAtomic writes a file through a temporary file in the same
-// folder that is synced and renamed over path, so that path is always
-// either the old file or the complete new one. (The checkpoint package
-// has a fuller one, unexported.)
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("writing %s: %w", path, err)
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	// CreateTemp makes the file private; these are ordinary outputs.
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/expr"
 	"github.com/gobackprop/backprop/viz"
 )
@@ -99,7 +98,7 @@ func runGrad(out io.Writer, src string, bindings []string, jsonOut bool, dotFile
 	case svgFile == "-":
 		return viz.FromExpr(res).WriteSVG(out)
 	case svgFile != "":
-		if err := writeFileAtomic(svgFile, viz.FromExpr(res).WriteSVG); err != nil {
+		if err := checkpoint.WriteFileAtomic(svgFile, viz.FromExpr(res).WriteSVG); err != nil {
 			return err
 		}
 	}
@@ -107,7 +106,7 @@ func runGrad(out io.Writer, src string, bindings []string, jsonOut bool, dotFile
 	case dotFile == "-":
 		return res.WriteDOT(out)
 	case dotFile != "":
-		if err := writeFileAtomic(dotFile, res.WriteDOT); err != nil {
+		if err := checkpoint.WriteFileAtomic(dotFile, res.WriteDOT); err != nil {
 			return err
 		}
 	}
@@ -158,32 +157,4 @@ func splitFlags(cmd *cobra.Command, args []string) ([]string, error) {
 		return nil, err
 	}
 	return args[i:], nil
-}
-
-// writeFileAtomic writes a file under a temporary name and renames it into
-// place, so an existing file is never left half-written.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	err = write(tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
