@@ -42,21 +42,21 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 		dir = "."
 	}
 	if base == "" {
-		return fmt.Errorf("checkpoint: save %q: not a file name", path)
+		return fmt.Errorf("writing %q: not a file name", path)
 	}
 	// Keep the permissions of the file being replaced; a new file gets the
 	// usual 0644 rather than CreateTemp's 0600.
 	perm := fs.FileMode(0o644)
 	if fi, serr := os.Stat(path); serr == nil {
 		if fi.IsDir() {
-			return fmt.Errorf("checkpoint: save %s: is a directory", path)
+			return fmt.Errorf("writing %s: is a directory", path)
 		}
 		perm = fi.Mode().Perm()
 	}
 
 	f, err := os.CreateTemp(dir, tempPattern(base))
 	if err != nil {
-		return fmt.Errorf("checkpoint: save %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp := f.Name()
 	closed := false
@@ -74,26 +74,26 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 		return err
 	}
 	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("checkpoint: save %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err = f.Chmod(perm); err != nil && runtime.GOOS != "windows" {
-		return fmt.Errorf("checkpoint: save %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("checkpoint: save %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	closed = true
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("checkpoint: save %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("checkpoint: save %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp = ""
 	if err := syncDir(dir); err != nil {
 		// The new file is in place; only its durability across a power
 		// cut is in doubt, so report it without undoing the save.
-		return fmt.Errorf("checkpoint: save %s: saved, but syncing the directory failed: %w", path, err)
+		return fmt.Errorf("writing %s: written, but syncing the directory failed: %w", path, err)
 	}
 	return nil
 }
