@@ -27,7 +27,7 @@ const (
 
 // EvalBatch is the batch size of evaluation passes. It changes neither the
 // result nor, much, the speed; it bounds the memory a pass takes.
-const EvalBatch = 1000
+const EvalBatch = 250
 
 // Metrics are the numbers of one epoch. Accuracies are fractions.
 type Metrics struct {
