@@ -190,3 +190,31 @@ func TestMicrogradMLPLearns(t *testing.T) {
 		t.Fatalf("loss %v -> %v: not learning", first, last)
 	}
 }
+
+// TestManyLeavesGrad sums over more leaves than the engine finds by
+// scanning, each used twice and some not at all by the first term, so that
+// leaf sums cross from the scan to the map in the middle of a walk.
+func TestManyLeavesGrad(t *testing.T) {
+	const n = 20
+	leaves := make([]*bp.Tensor, n)
+	for i := range leaves {
+		leaves[i] = bp.Float64.Scalar(float64(i) + 1).SetRequiresGrad(true)
+	}
+	// y = Σ x_i² + Σ 3·x_i, built as x_i·x_i and x_i·3 so each leaf gets
+	// two contributions: dy/dx_i = 2x_i + 3.
+	three := bp.Float64.Scalar(3)
+	y := bp.Float64.Scalar(0)
+	for _, x := range leaves {
+		y = y.Add(x.Mul(x))
+	}
+	for _, x := range leaves {
+		y = y.Add(x.Mul(three))
+	}
+	y.Backward()
+	for i, x := range leaves {
+		want := 2*(float64(i)+1) + 3
+		if g := x.Grad().Item(); g != want {
+			t.Fatalf("leaf %d: grad %v, want %v", i, g, want)
+		}
+	}
+}

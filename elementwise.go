@@ -13,7 +13,7 @@ import (
 
 // Add returns a + b.
 func (a *Tensor) Add(b *Tensor) *Tensor {
-	out := binaryKernel("Add", a, b, kernels.AddRun[float32], kernels.AddRun[float64])
+	out := binaryKernelRec("Add", a, b, kernels.AddRun[float32], kernels.AddRun[float64])
 	return record("Add", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.two(g, g)
 	})
@@ -33,7 +33,7 @@ func (a *Tensor) Sub(b *Tensor) *Tensor {
 
 // Mul returns a * b elementwise.
 func (a *Tensor) Mul(b *Tensor) *Tensor {
-	out := binaryKernel("Mul", a, b, kernels.MulRun[float32], kernels.MulRun[float64])
+	out := binaryKernelRec("Mul", a, b, kernels.MulRun[float32], kernels.MulRun[float64])
 	return record("Mul", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		var ga, gb *Tensor
 		if !c.create { // no graph to build: plain kernels, no detached copies
@@ -147,7 +147,7 @@ func (a *Tensor) PowScalar(p float64) *Tensor {
 
 // Exp returns e^a elementwise.
 func (a *Tensor) Exp() *Tensor {
-	out := unaryKernel("Exp", a, kernels.ExpRun[float32], kernels.ExpRun[float64])
+	out := unaryKernelRec("Exp", a, kernels.ExpRun[float32], kernels.ExpRun[float64])
 	return record("Exp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		if !c.create {
 			return c.one(binaryKernel("Exp", g, c.n.out, kernels.MulRun[float32], kernels.MulRun[float64]))
@@ -210,7 +210,7 @@ func (a *Tensor) Cos() *Tensor {
 
 // Tanh returns the hyperbolic tangent of a elementwise.
 func (a *Tensor) Tanh() *Tensor {
-	out := unaryKernel("Tanh", a, kernels.TanhRun[float32], kernels.TanhRun[float64])
+	out := unaryKernelRec("Tanh", a, kernels.TanhRun[float32], kernels.TanhRun[float64])
 	return record("Tanh", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		if !c.create {
 			return c.one(binaryKernel("Tanh", g, c.n.out, kernels.TanhGradRun[float32], kernels.TanhGradRun[float64]))

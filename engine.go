@@ -145,6 +145,7 @@ func record(op string, out *Tensor, inputs []*Tensor, bw BackwardFunc) *Tensor {
 }
 
 func recordSaved(op string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw BackwardFunc) *Tensor {
+	spare := out.takeSpareNode()
 	for _, sv := range saved { // an index computed in no-grad mode, say
 		if sv != nil && sv.noGrad {
 			out.noGrad = true
@@ -164,7 +165,11 @@ func recordSaved(op string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw B
 	if !need {
 		return out
 	}
-	n := &Node{op: op, backward: bw, out: out}
+	n := spare
+	if n == nil {
+		n = new(Node)
+	}
+	*n = Node{op: op, backward: bw, out: out}
 	if len(inputs) <= len(n.inbuf) {
 		n.inputs = n.inbuf[:copy(n.inbuf[:], inputs)]
 	} else {
@@ -544,16 +549,44 @@ type leafSums struct {
 }
 
 func (l *leafSums) add(leaf, g *Tensor, create bool) {
-	if i, ok := l.index[leaf]; ok {
+	if i := l.find(leaf); i >= 0 {
 		acc := &l.sums[i]
 		acc.g, acc.owned = addGrad(acc.g, acc.owned, g, create)
 		return
 	}
-	if l.index == nil {
-		l.index = make(map[*Tensor]int)
-	}
-	l.index[leaf] = len(l.sums)
 	l.sums = append(l.sums, gradSum{leaf: leaf, g: g})
+	switch n := len(l.sums); {
+	case n == leafScan+1: // outgrew the scan: index every leaf so far
+		if l.index == nil {
+			l.index = make(map[*Tensor]int)
+		}
+		for i := range l.sums {
+			l.index[l.sums[i].leaf] = i
+		}
+	case n > leafScan+1:
+		l.index[leaf] = n - 1
+	}
+}
+
+// leafScan is how many leaves a walk finds by scanning its sums rather than
+// through the map: few leaves (scalar graphs, small models) are looked up on
+// every edge into them, and a short scan costs less than hashing.
+const leafScan = 8
+
+// find returns the index of leaf's sum, or -1.
+func (l *leafSums) find(leaf *Tensor) int {
+	if len(l.sums) <= leafScan {
+		for i := range l.sums {
+			if l.sums[i].leaf == leaf {
+				return i
+			}
+		}
+		return -1
+	}
+	if i, ok := l.index[leaf]; ok {
+		return i
+	}
+	return -1
 }
 
 // walkScratch is what a backward walk needs besides the graph, kept from

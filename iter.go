@@ -258,14 +258,35 @@ func checkBinary(op string, a, b *Tensor) {
 // unaryKernel applies a run kernel elementwise to a into a new contiguous
 // tensor (from a's pool, if it has one).
 func unaryKernel(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64]) *Tensor {
+	return unaryKernelHdr(op, a, k32, k64, false)
+}
+
+// unaryKernelRec is unaryKernel for an op that records its result with
+// record right after: when it will attach a node, the result's header
+// carries it (see newHeader).
+func unaryKernelRec(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64]) *Tensor {
+	return unaryKernelHdr(op, a, k32, k64, a.requiresGrad && !a.noGrad)
+}
+
+func unaryKernelHdr(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64], withNode bool) *Tensor {
 	a.mustFloat(op)
-	out := rawIn(poolOf(op, a), a.dtype, a.shape)
+	out := allocHdr(poolOf(op, a), a.dtype, a.shape, false, withNode)
 	unaryInto(out, a, k32, k64)
 	return out
 }
 
 // unaryInto writes k(a) into the contiguous out, of a's shape.
 func unaryInto(out, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64]) {
+	if len(out.shape) == 0 || out.Numel() == 1 {
+		// A single value, whatever the layout: scalar graphs pay for
+		// nothing but the arithmetic.
+		if a.dtype == Float32 {
+			k32(out.f32[out.offset:out.offset+1], a.f32, a.offset, 1)
+		} else {
+			k64(out.f64[out.offset:out.offset+1], a.f64, a.offset, 1)
+		}
+		return
+	}
 	var l runLayout
 	if a.IsContiguous() {
 		l.flat(out.Numel(), 2, [maxOps]int{out.offset, a.offset}, [maxOps]int{1, 1})
@@ -298,13 +319,25 @@ func unaryMap(op string, a *Tensor, f32 func(float32) float32, f64 func(float64)
 // binaryKernel applies a run kernel elementwise over the broadcast of a
 // and b into a new contiguous tensor (from the first pool among them).
 func binaryKernel(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun[float64]) *Tensor {
+	return binaryKernelHdr(op, a, b, k32, k64, false)
+}
+
+// binaryKernelRec is binaryKernel for an op that records its result with
+// record (no saved tensors) right after: when that will attach a node, the
+// result's header carries it (see newHeader).
+func binaryKernelRec(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun[float64]) *Tensor {
+	rec := (a.requiresGrad || b.requiresGrad) && !a.noGrad && !b.noGrad
+	return binaryKernelHdr(op, a, b, k32, k64, rec)
+}
+
+func binaryKernelHdr(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun[float64], withNode bool) *Tensor {
 	checkBinary(op, a, b)
 	shape := a.shape
 	if !equalShape(a.shape, b.shape) {
 		var buf [maxRunDims]int
 		shape = broadcastShapesInto(buf[:0], op, a.shape, b.shape)
 	}
-	out := rawIn(poolOf(op, a, b), a.dtype, shape)
+	out := allocHdr(poolOf(op, a, b), a.dtype, shape, false, withNode)
 	binaryInto(out, a, b, k32, k64)
 	return out
 }
@@ -323,6 +356,16 @@ func binaryMap(op string, a, b *Tensor, f32 func(x, y float32) float32, f64 func
 // binaryInto writes k(a, b) into out, whose shape is the broadcast of a's
 // and b's. out may be a itself (same layout), for in-place accumulation.
 func binaryInto(out, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun[float64]) {
+	if len(out.shape) == 0 || out.Numel() == 1 {
+		// One value out means one value in each operand (they broadcast
+		// to out's shape): scalar graphs pay for nothing but the arithmetic.
+		if out.dtype == Float32 {
+			k32(out.f32[out.offset:out.offset+1], a.f32, a.offset, 0, b.f32, b.offset, 0)
+		} else {
+			k64(out.f64[out.offset:out.offset+1], a.f64, a.offset, 0, b.f64, b.offset, 0)
+		}
+		return
+	}
 	if !out.IsContiguous() { // never on the engine's paths; kept simple
 		tmp := rawIn(nil, out.dtype, out.shape)
 		binaryInto(tmp, a, b, k32, k64)

@@ -234,17 +234,23 @@ func newIn(p *Pool, dt DType, shape []int) *Tensor { return allocIn(p, dt, shape
 func rawIn(p *Pool, dt DType, shape []int) *Tensor { return allocIn(p, dt, shape, false) }
 
 func allocIn(p *Pool, dt DType, shape []int, zero bool) *Tensor {
+	return allocHdr(p, dt, shape, zero, false)
+}
+
+// allocHdr is allocIn with a spare node when withNode is set (see newHeader).
+func allocHdr(p *Pool, dt DType, shape []int, zero, withNode bool) *Tensor {
 	n := numel(shape)
 	if p == nil || n <= 1 || !validShape(shape) {
 		// Scalars live in their header; empty also rejects bad shapes.
-		t := empty(dt, shape)
+		t := emptyHdr(dt, shape, withNode)
 		if p != nil {
 			// Computed in p all the same: dead after Reset like the rest.
 			t.pool, t.owner, t.gen = p, p, p.gen.Load()
 		}
 		return t
 	}
-	t := &Tensor{dtype: dt, pool: p}
+	t := newHeader(withNode)
+	t.dtype, t.pool = dt, p
 	t.setContiguous(shape)
 	switch dt {
 	case Float32:

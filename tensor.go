@@ -44,6 +44,37 @@ type Tensor struct {
 	noGrad       bool // see NoGrad
 	retainGrad   bool
 	gradZero     bool // grad reads as zeros (ZeroGrad defers the fill)
+	spareNode    bool // t is the head of a tensorNode whose node is unused yet
+}
+
+// tensorNode is an op result and its graph node in one allocation: an op
+// that knows before computing that it will record (see newHeader) saves an
+// allocation per op, which dominates the cost of scalar graphs.
+type tensorNode struct {
+	t Tensor
+	n Node
+}
+
+// newHeader allocates a tensor header; withNode puts a spare Node beside
+// it, which recordSaved takes instead of allocating one.
+func newHeader(withNode bool) *Tensor {
+	if withNode {
+		tn := new(tensorNode)
+		tn.t.spareNode = true
+		return &tn.t
+	}
+	return new(Tensor)
+}
+
+// takeSpareNode returns t's spare node (nil if it has none) and forgets it,
+// so that no header copied from t later claims it.
+func (t *Tensor) takeSpareNode() *Node {
+	if !t.spareNode {
+		return nil
+	}
+	t.spareNode = false
+	// t was allocated as the first field of a tensorNode by newHeader.
+	return &(*tensorNode)(unsafe.Pointer(t)).n
 }
 
 // inlineDims is how many axes a tensor's header holds without allocating.
@@ -69,13 +100,17 @@ func (t *Tensor) hooks() []Hook {
 }
 
 // empty allocates a contiguous tensor filled with zeros on the heap.
-func empty(dt DType, shape []int) *Tensor {
+func empty(dt DType, shape []int) *Tensor { return emptyHdr(dt, shape, false) }
+
+// emptyHdr is empty with a spare node when withNode is set (see newHeader).
+func emptyHdr(dt DType, shape []int, withNode bool) *Tensor {
 	if !validShape(shape) {
 		// A copy in the message, so that shape itself does not escape and
 		// callers can build it on their stack.
 		panic(fmt.Sprintf("backprop: invalid shape %v", cloneInts(shape)))
 	}
-	t := &Tensor{dtype: dt}
+	t := newHeader(withNode)
+	t.dtype = dt
 	t.setContiguous(shape)
 	n := numel(shape)
 	if n == 1 && dt != Int64 {
