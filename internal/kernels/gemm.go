@@ -535,37 +535,50 @@ func gemmRun(workers, nPack, nTask int, pack func(int), task func(t, w int)) {
 		}
 		return
 	}
-	defer inParallel.Store(false)
-	var next, packed atomic.Int64
-	var packing sync.WaitGroup
-	packing.Add(nPack)
-	total := int64(nPack + nTask)
-	work := func(w int) {
-		waited := false
-		for {
-			i := next.Add(1) - 1
-			if i >= total {
-				return
-			}
-			if i < int64(nPack) {
-				pack(int(i))
-				packed.Add(1)
-				packing.Done()
-				continue
-			}
-			if !waited {
-				waitPacked(&packed, int64(nPack), &packing)
-				waited = true
-			}
-			task(int(i)-nPack, w)
+	r := &gemmRegion
+	r.nPack, r.total = int64(nPack), int64(nPack+nTask)
+	r.pack, r.task = pack, task
+	r.next.Store(0)
+	r.packed.Store(0)
+	r.packing.Add(nPack)
+	runRegion(workers-1, gemmBody)
+	r.pack, r.task = nil, nil
+	inParallel.Store(false)
+}
+
+// gemmRegion is the state of the running gemmRun region, global so that
+// starting one allocates nothing.
+var gemmRegion struct {
+	nPack, total int64
+	pack         func(int)
+	task         func(t, w int)
+	packing      sync.WaitGroup
+	_            [64]byte // keep the hot counters off the lines the workers read
+	next, packed atomic.Int64
+	_            [48]byte
+}
+
+// gemmBody is worker w's part of a gemmRun region.
+func gemmBody(w int) {
+	r := &gemmRegion
+	waited := false
+	for {
+		i := r.next.Add(1) - 1
+		if i >= r.total {
+			return
 		}
+		if i < r.nPack {
+			r.pack(int(i))
+			r.packed.Add(1)
+			r.packing.Done()
+			continue
+		}
+		if !waited {
+			waitPacked(&r.packed, r.nPack, &r.packing)
+			waited = true
+		}
+		r.task(int(i-r.nPack), w)
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Go(func() { work(w) })
-	}
-	work(0)
-	wg.Wait()
 }
 
 // gemmPackSpin is how long a worker polls for the last packing tasks to
