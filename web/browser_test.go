@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -161,35 +159,8 @@ func newPage(t *testing.T) *page {
 	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
 	t.Cleanup(func() { cancel(); cancelTab() })
 
-	p := &page{t: t, ctx: ctx, url: "http://" + ln.Addr().String() + "/", errs: &problems{}}
-	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
-	logs := chromedp.Events(ctx, cdplog.EntryAdded)
-	go func() {
-		for ev, err := range exceptions {
-			if err != nil {
-				return
-			}
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			p.errs.add(fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber+1, msg))
-		}
-	}()
-	go func() {
-		for ev, err := range logs {
-			if err != nil {
-				return
-			}
-			e := ev.Entry
-			// A 400 from the API is logged as a failed resource; the page
-			// handles it.
-			if e.Level == cdplog.EntryLevelError && e.Source != cdplog.EntrySourceNetwork {
-				p.errs.add(fmt.Sprintf("%s: %s (%s)", e.Source, e.Text, e.URL))
-			}
-		}
-	}()
+	// A 400 from the API is logged as a failed resource; the page handles it.
+	p := &page{t: t, ctx: ctx, url: "http://" + ln.Addr().String() + "/", errs: watchPage(ctx, true)}
 	t.Cleanup(func() {
 		for _, e := range p.errs.get() {
 			t.Errorf("in the page: %s", e)

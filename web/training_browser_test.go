@@ -130,7 +130,7 @@ func TestBrowserTraining(t *testing.T) {
 	tab, cancelTab := chromedp.NewContext(browser.ctx)
 	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
 	t.Cleanup(func() { cancel(); cancelTab() })
-	errs := watchPage(ctx)
+	errs := watchPage(ctx, false)
 
 	read := func() *shownRun {
 		t.Helper()
@@ -270,8 +270,9 @@ func checkCards(t *testing.T, cards []shownCard, testSet *data.TensorDataset) {
 	}
 }
 
-// watchPage collects the page's exceptions and console errors.
-func watchPage(ctx context.Context) *problems {
+// watchPage collects the page's exceptions and console errors (leaving
+// out failed network requests when ignoreNetwork is set).
+func watchPage(ctx context.Context, ignoreNetwork bool) *problems {
 	errs := &problems{}
 	// Subscribe before anything happens in the tab, then read on.
 	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
@@ -294,7 +295,7 @@ func watchPage(ctx context.Context) *problems {
 			if err != nil {
 				return
 			}
-			if e := ev.Entry; e.Level == cdplog.EntryLevelError {
+			if e := ev.Entry; e.Level == cdplog.EntryLevelError && !(ignoreNetwork && e.Source == cdplog.EntrySourceNetwork) {
 				errs.add(fmt.Sprintf("%s: %s (%s)", e.Source, e.Text, e.URL))
 			}
 		}
