@@ -14,27 +14,27 @@ import (
 // Add returns a + b.
 func (a *Tensor) Add(b *Tensor) *Tensor {
 	out := binaryKernelRec("Add", a, b, kernels.AddRun[float32], kernels.AddRun[float64])
-	return record("Add", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Add", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.two(g, g)
-	})
+	}), ruleAdd)
 }
 
 // Sub returns a - b.
 func (a *Tensor) Sub(b *Tensor) *Tensor {
 	out := binaryKernel("Sub", a, b, kernels.SubRun[float32], kernels.SubRun[float64])
-	return record("Sub", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Sub", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		var gb *Tensor
 		if c.NeedsGrad(1) {
 			gb = g.Neg()
 		}
 		return c.two(g, gb)
-	})
+	}), ruleSub)
 }
 
 // Mul returns a * b elementwise.
 func (a *Tensor) Mul(b *Tensor) *Tensor {
 	out := binaryKernelRec("Mul", a, b, kernels.MulRun[float32], kernels.MulRun[float64])
-	return record("Mul", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Mul", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		var ga, gb *Tensor
 		if !c.create { // no graph to build: plain kernels, no detached copies
 			if c.NeedsGrad(0) {
@@ -52,13 +52,13 @@ func (a *Tensor) Mul(b *Tensor) *Tensor {
 			gb = g.Mul(c.Input(0))
 		}
 		return c.two(ga, gb)
-	})
+	}), ruleMul)
 }
 
 // Div returns a / b elementwise.
 func (a *Tensor) Div(b *Tensor) *Tensor {
 	out := binaryKernel("Div", a, b, kernels.DivRun[float32], kernels.DivRun[float64])
-	return record("Div", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Div", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		ga := g.Div(c.Input(1))
 		var gb *Tensor
 		if c.NeedsGrad(1) {
@@ -66,15 +66,15 @@ func (a *Tensor) Div(b *Tensor) *Tensor {
 			gb = ga.Mul(c.Output()).Neg()
 		}
 		return c.two(ga, gb)
-	})
+	}), ruleDiv)
 }
 
 // Neg returns -a.
 func (a *Tensor) Neg() *Tensor {
 	out := unaryKernel("Neg", a, kernels.NegRun[float32], kernels.NegRun[float64])
-	return record("Neg", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Neg", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.Neg())
-	})
+	}), ruleNeg)
 }
 
 // scalarLike returns a 0-d tensor of t's dtype holding v.
@@ -148,37 +148,37 @@ func (a *Tensor) PowScalar(p float64) *Tensor {
 // Exp returns e^a elementwise.
 func (a *Tensor) Exp() *Tensor {
 	out := unaryKernelRec("Exp", a, kernels.ExpRun[float32], kernels.ExpRun[float64])
-	return record("Exp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Exp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		if !c.create {
 			return c.one(binaryKernel("Exp", g, c.n.out, kernels.MulRun[float32], kernels.MulRun[float64]))
 		}
 		return c.one(g.Mul(c.Output()))
-	})
+	}), ruleExp)
 }
 
 // Log returns the natural logarithm of a elementwise (NaN for negative
 // values, -Inf at 0).
 func (a *Tensor) Log() *Tensor {
 	out := unaryKernel("Log", a, kernels.LogRun[float32], kernels.LogRun[float64])
-	return record("Log", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Log", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.Div(c.Input(0)))
-	})
+	}), ruleLog)
 }
 
 // Sqrt returns the square root of a elementwise (NaN for negative values).
 func (a *Tensor) Sqrt() *Tensor {
 	out := unaryKernel("Sqrt", a, kernels.SqrtRun[float32], kernels.SqrtRun[float64])
-	return record("Sqrt", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Sqrt", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.Div(c.Output()).MulScalar(0.5))
-	})
+	}), ruleSqrt)
 }
 
 // Square returns a*a elementwise.
 func (a *Tensor) Square() *Tensor {
 	out := unaryKernel("Square", a, kernels.SquareRun[float32], kernels.SquareRun[float64])
-	return record("Square", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Square", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.Mul(c.Input(0)).MulScalar(2))
-	})
+	}), ruleSquare)
 }
 
 // Reciprocal returns 1/a elementwise.
@@ -195,41 +195,41 @@ func (a *Tensor) Reciprocal() *Tensor {
 // Sin returns the sine of a elementwise.
 func (a *Tensor) Sin() *Tensor {
 	out := unaryMap("Sin", a, sinT[float32], math.Sin)
-	return record("Sin", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Sin", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.Mul(c.Input(0).Cos()))
-	})
+	}), ruleSin)
 }
 
 // Cos returns the cosine of a elementwise.
 func (a *Tensor) Cos() *Tensor {
 	out := unaryMap("Cos", a, cosT[float32], math.Cos)
-	return record("Cos", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Cos", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.Mul(c.Input(0).Sin()).Neg())
-	})
+	}), ruleCos)
 }
 
 // Tanh returns the hyperbolic tangent of a elementwise.
 func (a *Tensor) Tanh() *Tensor {
 	out := unaryKernelRec("Tanh", a, kernels.TanhRun[float32], kernels.TanhRun[float64])
-	return record("Tanh", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Tanh", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		if !c.create {
 			return c.one(binaryKernel("Tanh", g, c.n.out, kernels.TanhGradRun[float32], kernels.TanhGradRun[float64]))
 		}
 		return c.one(g.Mul(c.Output().Square().RSubScalar(1)))
-	})
+	}), ruleTanh)
 }
 
 // Sigmoid returns 1/(1+e^-a) elementwise. It never overflows: large negative
 // inputs give 0 and large positive ones 1, without NaN.
 func (a *Tensor) Sigmoid() *Tensor {
 	out := unaryMap("Sigmoid", a, sigmoidT[float32], sigmoidT[float64])
-	return record("Sigmoid", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("Sigmoid", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		if !c.create {
 			return c.one(binaryKernel("Sigmoid", g, c.n.out, kernels.SigmoidGradRun[float32], kernels.SigmoidGradRun[float64]))
 		}
 		s := c.Output()
 		return c.one(g.Mul(s.Mul(s.RSubScalar(1))))
-	})
+	}), ruleSigmoid)
 }
 
 // GELU returns x·Φ(x) elementwise, where Φ is the standard normal CDF: the
@@ -266,9 +266,9 @@ func geluGrad(x *Tensor) *Tensor {
 // ReLU returns max(a, 0) elementwise (NaN stays NaN).
 func (a *Tensor) ReLU() *Tensor {
 	out := unaryKernel("ReLU", a, kernels.ReLU[float32], kernels.ReLU[float64])
-	return record("ReLU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return withRule(record("ReLU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(reluBackward(g, c.Input(0)))
-	})
+	}), ruleReLU)
 }
 
 // reluBackward is maskedGrad for ReLU, with a dedicated kernel because it

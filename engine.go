@@ -20,14 +20,18 @@ type Node struct {
 	saved    []*Tensor
 	out      *Tensor
 	backward BackwardFunc
-	released bool
 
 	// Scratch space of one backward walk, valid while mark == that walk's id.
 	mark    uint64
 	pending *Tensor // gradient summed so far for out
+	sgrad   float64 // with sHas: more of it, as a number (scalarlane.go)
 	owned   bool    // pending is a buffer of this walk's own, safe to add into
 	visited bool
 	needed  bool // a requested input lies below (Gradients only)
+	sHas    bool
+
+	rule     scalarRule // closed-form one-element backward, if any
+	released bool
 }
 
 // BackwardFunc turns grad, the gradient of the loss with respect to an op's
@@ -169,7 +173,10 @@ func recordSaved(op string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw B
 	if n == nil {
 		n = new(Node)
 	}
-	*n = Node{op: op, backward: bw, out: out}
+	// n is fresh (zero): setting fields one by one spares a typed copy of
+	// the whole struct, which during a collection is a write barrier per
+	// pointer word.
+	n.op, n.backward, n.out = op, bw, out
 	if len(inputs) <= len(n.inbuf) {
 		n.inputs = n.inbuf[:copy(n.inbuf[:], inputs)]
 	} else {
@@ -403,7 +410,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			panic(releasedMsg(n))
 		}
 		if n.mark != id {
-			n.mark, n.pending, n.owned, n.visited = id, nil, false, false
+			n.mark, n.pending, n.owned, n.visited, n.sHas = id, nil, false, false, false
 		}
 		n.pending, n.owned = addGrad(n.pending, n.owned, seed, create)
 		roots = append(roots, n)
@@ -439,6 +446,14 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 	*ctx = BackwardContext{create: create, want: want, id: id}
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]
+		if (n.sHas || n.pending != nil) && want == nil && inLane(n, create) {
+			laneStep(ctx, n, leaves, id, retain)
+			continue
+		}
+		if n.sHas { // a number from the lane, needed here as a tensor
+			n.pending, n.owned = addGrad(n.pending, n.owned, scalarTensor(n.out, n.sgrad), create)
+			n.sHas = false
+		}
 		g := n.pending
 		n.pending = nil
 		if g == nil {
@@ -494,7 +509,11 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 	}
 
 	for i := range leaves.sums {
-		leaf, g := leaves.sums[i].leaf, leaves.sums[i].g
+		sum := &leaves.sums[i]
+		if sum.sHas {
+			sum.g, sum.owned = addGrad(sum.g, sum.owned, scalarTensor(sum.leaf, sum.s), create)
+		}
+		leaf, g := sum.leaf, sum.g
 		for _, h := range leaf.hooks() {
 			if r := h(g); r != nil {
 				checkHookGrad(r, leaf)
@@ -539,6 +558,8 @@ type gradSum struct {
 	leaf  *Tensor
 	g     *Tensor
 	owned bool
+	sHas  bool    // s holds more of the gradient, as a number
+	s     float64 // from the scalar lane
 }
 
 // leafSums are the gradients of the leaves a walk reaches, in the order it
@@ -554,7 +575,22 @@ func (l *leafSums) add(leaf, g *Tensor, create bool) {
 		acc.g, acc.owned = addGrad(acc.g, acc.owned, g, create)
 		return
 	}
-	l.sums = append(l.sums, gradSum{leaf: leaf, g: g})
+	l.push(gradSum{leaf: leaf, g: g})
+}
+
+// addScalar adds v, a one-element leaf's gradient from the scalar lane.
+func (l *leafSums) addScalar(leaf *Tensor, v float64) {
+	if i := l.find(leaf); i >= 0 {
+		acc := &l.sums[i]
+		acc.s, acc.sHas = addScalar(acc.s, acc.sHas, v, leaf.dtype), true
+		return
+	}
+	l.push(gradSum{leaf: leaf, s: v, sHas: true})
+}
+
+func (l *leafSums) push(sum gradSum) {
+	leaf := sum.leaf
+	l.sums = append(l.sums, sum)
 	switch n := len(l.sums); {
 	case n == leafScan+1: // outgrew the scan: index every leaf so far
 		if l.index == nil {
@@ -693,7 +729,7 @@ func topoOrder(ws *walkScratch, roots []*Node, id uint64) []*Node {
 	stack := ws.stack[:0]
 	visit := func(n *Node) {
 		if n.mark != id {
-			n.mark, n.pending, n.owned, n.visited = id, nil, false, false
+			n.mark, n.pending, n.owned, n.visited, n.sHas = id, nil, false, false, false
 		}
 		if n.visited {
 			return

@@ -3,6 +3,7 @@ package backprop
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -66,6 +67,40 @@ func newHeader(withNode bool) *Tensor {
 	return new(Tensor)
 }
 
+// scalarSlab is a block of tensorNodes for the one-element results of
+// elementwise ops (whose inputs are one-element too): scalar graphs make
+// one such result per op, and taking them from a block saves most of the
+// cost of allocating each on its own. A block stays alive while any of its
+// entries is referenced; its entries hold only one-element tensors, and
+// their nodes let go of their inputs when backward releases them.
+type scalarSlab struct {
+	next  atomic.Int32
+	nodes [64]tensorNode
+}
+
+var curScalarSlab atomic.Pointer[scalarSlab]
+
+// newScalarHeader is newHeader(true) from the current scalar slab.
+func newScalarHeader() *Tensor {
+	for {
+		s := curScalarSlab.Load()
+		if s != nil {
+			if i := int(s.next.Add(1)) - 1; i < len(s.nodes) {
+				tn := &s.nodes[i]
+				tn.t.spareNode = true
+				return &tn.t
+			}
+		}
+		ns := new(scalarSlab)
+		ns.next.Store(1)
+		if curScalarSlab.CompareAndSwap(s, ns) {
+			tn := &ns.nodes[0]
+			tn.t.spareNode = true
+			return &tn.t
+		}
+	}
+}
+
 // takeSpareNode returns t's spare node (nil if it has none) and forgets it,
 // so that no header copied from t later claims it.
 func (t *Tensor) takeSpareNode() *Node {
@@ -109,10 +144,15 @@ func emptyHdr(dt DType, shape []int, withNode bool) *Tensor {
 		// callers can build it on their stack.
 		panic(fmt.Sprintf("backprop: invalid shape %v", cloneInts(shape)))
 	}
-	t := newHeader(withNode)
+	n := numel(shape)
+	var t *Tensor
+	if withNode && n == 1 && dt != Int64 {
+		t = newScalarHeader()
+	} else {
+		t = newHeader(withNode)
+	}
 	t.dtype = dt
 	t.setContiguous(shape)
-	n := numel(shape)
 	if n == 1 && dt != Int64 {
 		t.useInline()
 		return t

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,7 +45,7 @@ func (s *stepClock) Batch(b train.BatchStats) {
 }
 
 func newBenchTrainCmd() *cobra.Command {
-	var model, dataDir string
+	var model, dataDir, cpuProfile string
 	var batch, iters, warmup, threads int
 	cmd := &cobra.Command{
 		Use:   "train --model mlp|cnn --batch B --iters N [--threads T]",
@@ -75,6 +77,17 @@ func newBenchTrainCmd() *cobra.Command {
 				return err
 			}
 			clock := &stepClock{warmup: warmup}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			if _, err := tr.RunEpoch(context.Background(), clock); err != nil {
 				return err
 			}
@@ -96,5 +109,6 @@ func newBenchTrainCmd() *cobra.Command {
 	cmd.Flags().IntVar(&warmup, "warmup", 5, "untimed steps first")
 	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads (default GOMAXPROCS)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "MNIST folder (default: the GoMNIST module's files)")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the steps (go tool pprof) to this file")
 	return cmd
 }
