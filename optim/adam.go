@@ -5,6 +5,7 @@ import (
 	"math"
 
 	bp "github.com/gobackprop/backprop"
+	"github.com/gobackprop/backprop/internal/kernels"
 )
 
 // Adam keeps running means of each gradient and of its square and steps by
@@ -121,6 +122,17 @@ func adamUpdate[T float](p, g, m, v, vmax []T, c *adamStep) {
 	beta1, beta1c, beta2, beta2c := T(c.beta1), T(c.beta1c), T(c.beta2), T(c.beta2c)
 	wd, decay, negStep, bc2sqrt, eps := T(c.coupledWD), T(c.decay), T(c.negStep), T(c.bc2sqrt), T(c.eps)
 	useWD, useDecay, maximize, ams := c.coupledWD != 0, c.decay != 1, c.maximize, vmax != nil
+	// The vector kernel does the loop below without AMSGrad and maximize.
+	// It applies the decays when their values rounded to T are not 0 and
+	// 1; the rare constants for which that differs from the float64 test
+	// stay here, so the two paths agree bit for bit.
+	if !maximize && !ams && useWD == (wd != 0) && useDecay == (decay != 1) {
+		kernels.Adam(p, g, m, v, kernels.AdamArgs[T]{
+			Beta1: beta1, Beta1c: beta1c, Beta2: beta2, Beta2c: beta2c,
+			WeightDecay: wd, Decay: decay, NegStep: negStep, BC2Sqrt: bc2sqrt, Eps: eps,
+		})
+		return
+	}
 	if ams {
 		vmax = vmax[:len(p)]
 	}

@@ -1,6 +1,9 @@
 package optim
 
-import bp "github.com/gobackprop/backprop"
+import (
+	bp "github.com/gobackprop/backprop"
+	"github.com/gobackprop/backprop/internal/kernels"
+)
 
 // RMSprop divides each gradient by a running root mean square of recent
 // gradients, with PyTorch's update rule (torch.optim.RMSprop). For each
@@ -79,6 +82,11 @@ func rmspropUpdate[T float](p, g, sq, buf, ga []T, lr float64, h *hyper) {
 	}
 	if centered {
 		ga = ga[:len(p)]
+	}
+	if !useWD && !maximize && !centered {
+		// The vector kernel does the loop below in this configuration.
+		kernels.RMSprop(p, g, sq, buf, alpha, alpha1, eps, mom, negLR)
+		return
 	}
 	for i := range p {
 		gi := g[i]

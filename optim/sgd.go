@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	bp "github.com/gobackprop/backprop"
+	"github.com/gobackprop/backprop/internal/kernels"
 )
 
 // SGD is stochastic gradient descent with optional momentum, dampening,
@@ -70,6 +71,21 @@ func sgdUpdate[T float](p, g, buf []T, first bool, lr float64, h *hyper) {
 	useWD, useMom, nesterov, maximize := h.weightDecay != 0, h.momentum != 0, h.nesterov, h.maximize
 	if useMom {
 		buf = buf[:len(p)]
+	}
+	if !useWD && !nesterov && !maximize {
+		// The usual configurations go to the vector kernels, which do the
+		// same operations in the same order as the loop below. On the
+		// first step the buffer is just the gradient.
+		switch {
+		case !useMom:
+			kernels.SGDPlain(p, g, negLR)
+		case first:
+			copy(buf, g)
+			kernels.SGDPlain(p, g, negLR)
+		default:
+			kernels.SGDMomentum(p, g, buf, mom, damp1, negLR)
+		}
+		return
 	}
 	for i := range p {
 		d := g[i]
