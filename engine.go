@@ -632,7 +632,9 @@ type walkScratch struct {
 	order  []*Node
 	stack  []topoFrame
 	leaves leafSums
-	ctx    BackwardContext
+
+	stackHigh int // the most frames stack held in this walk
+	ctx       BackwardContext
 }
 
 type topoFrame struct {
@@ -642,18 +644,37 @@ type topoFrame struct {
 
 var walkScratchPool = sync.Pool{New: func() any { return new(walkScratch) }}
 
-func getWalkScratch() *walkScratch { return walkScratchPool.Get().(*walkScratch) }
+// keptScratch holds one walk's scratch across garbage collections, which
+// empty walkScratchPool: building a large graph collects several times, and
+// without it every backward pass over one would grow its order and stack
+// afresh. Only scratch up to keptScratchMax nodes is kept, so at most a few
+// MB stay held.
+var keptScratch atomic.Pointer[walkScratch]
+
+const keptScratchMax = 1 << 18
+
+func getWalkScratch() *walkScratch {
+	if w := keptScratch.Swap(nil); w != nil {
+		return w
+	}
+	return walkScratchPool.Get().(*walkScratch)
+}
 
 // put drops every reference the scratch holds, so that it keeps no graph
 // alive, and returns it for the next walk.
 func (w *walkScratch) put() {
 	clear(w.roots[:cap(w.roots)])
-	clear(w.order[:cap(w.order)])
-	clear(w.stack[:cap(w.stack)])
+	// Only what this walk used: a kept scratch can be far larger.
+	clear(w.order[:len(w.order)])
+	clear(w.stack[:w.stackHigh])
+	w.stackHigh = 0
 	clear(w.leaves.sums[:cap(w.leaves.sums)])
 	clear(w.leaves.index)
 	w.roots, w.order, w.stack, w.leaves.sums = w.roots[:0], w.order[:0], w.stack[:0], w.leaves.sums[:0]
 	w.ctx = BackwardContext{}
+	if cap(w.order) <= keptScratchMax && cap(w.stack) <= keptScratchMax && keptScratch.CompareAndSwap(nil, w) {
+		return
+	}
 	walkScratchPool.Put(w)
 }
 
@@ -729,13 +750,17 @@ func topoOrder(ws *walkScratch, roots []*Node, id uint64) []*Node {
 	stack := ws.stack[:0]
 	visit := func(n *Node) {
 		if n.mark != id {
-			n.mark, n.pending, n.owned, n.visited, n.sHas = id, nil, false, false, false
+			if n.pending != nil { // a pointer store costs a write barrier during a collection
+				n.pending = nil
+			}
+			n.mark, n.owned, n.visited, n.sHas = id, false, false, false
 		}
 		if n.visited {
 			return
 		}
 		n.visited = true
 		stack = append(stack, topoFrame{n, 0})
+		ws.stackHigh = max(ws.stackHigh, len(stack))
 	}
 	for _, r := range roots {
 		visit(r)
