@@ -28,6 +28,9 @@ func Median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// gemmMinTime is the shortest timing GEMM makes, in seconds.
+const gemmMinTime = 0.1
+
 // GEMM times C = op(A)*op(B) in float32 (C is m x n, the inner size k;
 // transA/transB read A stored k x m, B stored n x k, as the twin's T shapes
 // do) and returns GFLOP/s for each of reps timed repeats, after a warm-up.
@@ -40,8 +43,6 @@ func GEMM(m, n, k int, transA, transB bool, reps int) ([]float64, error) {
 	b := rng.Uniform(-1, 1, k, n).F32()
 	c := make([]float32, m*n)
 	flop := 2 * float64(m) * float64(n) * float64(k)
-	// Repeat small products inside one timing so each lasts a few ms.
-	inner := max(1, int(2e7/flop))
 	lda, ldb := k, n
 	if transA {
 		lda = m
@@ -50,7 +51,17 @@ func GEMM(m, n, k int, transA, transB bool, reps int) ([]float64, error) {
 		ldb = k
 	}
 	run := func() { kernels.Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n) }
+	// As the twin (w1_sgemm.py) times: warm up, then repeat the product
+	// inside each timing until it lasts at least gemmMinTime, so that a
+	// timing is not one short call at the mercy of a timer tick or of a
+	// core waking up.
+	for range 3 {
+		run()
+	}
+	t0 := time.Now()
 	run()
+	one := time.Since(t0).Seconds()
+	inner := max(1, int(gemmMinTime/max(one, 1e-9)))
 	out := make([]float64, reps)
 	for i := range reps {
 		t0 := time.Now()
