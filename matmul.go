@@ -220,18 +220,7 @@ func (t *Tensor) transposed() *Tensor {
 }
 
 // matmul2d computes the contiguous [m, n] out = a·b of two matrices.
-func matmul2d(out, a, b *Tensor, m, n, k int) {
-	if out.Numel() == 0 || k == 0 {
-		return
-	}
-	a, la := operandLayout(a)
-	b, lb := operandLayout(b)
-	if out.dtype == Float32 {
-		kernels.Gemm(la.trans, lb.trans, m, n, k, 1, a.f32[a.offset:], la.ld, b.f32[b.offset:], lb.ld, 0, out.f32, n)
-	} else {
-		kernels.Gemm(la.trans, lb.trans, m, n, k, 1, a.f64[a.offset:], la.ld, b.f64[b.offset:], lb.ld, 0, out.f64, n)
-	}
-}
+func matmul2d(out, a, b *Tensor, m, n, k int) { gemm2d(out, a, b, m, n, k, 0) }
 
 // matmulInto computes out = a·b for every matrix of the broadcast batch.
 func matmulInto(out, a, b *Tensor, batch []int, m, n, k int) {

@@ -38,9 +38,5 @@ func (l *Linear) Forward(x *bp.Tensor) *bp.Tensor {
 		panic(fmt.Sprintf("nn: Linear: input of shape %v, want [..., %d]", x.Shape(), l.Weight.Size(1)))
 	}
 	checkDType("Linear", x, l.Weight)
-	y := x.MatMul(l.Weight.T())
-	if l.Bias != nil {
-		y = y.Add(l.Bias)
-	}
-	return y
+	return bp.Linear(x, l.Weight, l.Bias)
 }

@@ -1,0 +1,95 @@
+package backprop
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gobackprop/backprop/internal/kernels"
+)
+
+// Linear returns x·wᵀ + b, as torch.nn.functional.linear: x is [..., in], w
+// is [out, in] and b is [out], or nil for no bias; the result is
+// [..., out]. The bias is where the product starts: the result is filled
+// with it and the GEMM adds x·wᵀ on top (beta = 1, as PyTorch's addmm),
+// which saves a pass over the result and a node. Its gradient is the sum of
+// the upstream gradient over the rows.
+func Linear(x, w, b *Tensor) *Tensor {
+	checkBinary("Linear", x, w)
+	if len(w.shape) != 2 || len(x.shape) == 0 || x.shape[len(x.shape)-1] != w.shape[1] {
+		panic(fmt.Sprintf("backprop: Linear: input of shape %v and weight of shape %v: want [..., in] and [out, in]", x.shape, w.shape))
+	}
+	if b == nil {
+		return x.MatMul(w.T())
+	}
+	checkBinary("Linear", x, b)
+	if len(b.shape) != 1 || b.shape[0] != w.shape[0] {
+		panic(fmt.Sprintf("backprop: Linear: bias of shape %v for weight of shape %v: want [%d]", b.shape, w.shape, w.shape[0]))
+	}
+	in, outF := w.shape[1], w.shape[0]
+	switch len(x.shape) {
+	case 1:
+		return Linear(x.Unsqueeze(0), w, b).Squeeze(0)
+	case 2:
+	default:
+		lead := x.shape[:len(x.shape)-1]
+		y := Linear(x.Reshape(-1, in), w, b)
+		return y.Reshape(slices.Concat(lead, []int{outF})...)
+	}
+	n := x.shape[0]
+	out := rawIn(poolOf("Linear", x, w, b), x.dtype, []int{n, outF})
+	fillRows(out, b)
+	gemm2d(out, x, w.transposed(), n, outF, in, 1)
+	return record("Linear", out, []*Tensor{x, w, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		// The bias gradient goes back as g itself: the engine sums it over
+		// the rows, as for any broadcast input.
+		var gx, gw *Tensor
+		if !c.create {
+			x, w := c.n.inputs[0], c.n.inputs[1]
+			if c.NeedsGrad(0) {
+				gx = mm2d(g, w)
+			}
+			if c.NeedsGrad(1) {
+				gw = mm2d(g.transposed(), x)
+			}
+			return []*Tensor{gx, gw, g}
+		}
+		if c.NeedsGrad(0) {
+			gx = g.MatMul(c.Input(1))
+		}
+		if c.NeedsGrad(1) {
+			gw = g.Transpose(0, 1).MatMul(c.Input(0))
+		}
+		return []*Tensor{gx, gw, g}
+	})
+}
+
+// fillRows sets every row of the contiguous matrix out to the vector b.
+func fillRows(out, b *Tensor) {
+	b = b.contiguousData()
+	n := out.shape[1]
+	if out.dtype == Float32 {
+		src := b.f32[b.offset : b.offset+n]
+		for r := 0; r < len(out.f32); r += n {
+			copy(out.f32[r:r+n], src)
+		}
+		return
+	}
+	src := b.f64[b.offset : b.offset+n]
+	for r := 0; r < len(out.f64); r += n {
+		copy(out.f64[r:r+n], src)
+	}
+}
+
+// gemm2d computes out = a·b + beta·out for the contiguous [m, n] out.
+func gemm2d(out, a, b *Tensor, m, n, k int, beta float64) {
+	if out.Numel() == 0 || k == 0 {
+		return
+	}
+	a, la := operandLayout(a)
+	b, lb := operandLayout(b)
+	if out.dtype == Float32 {
+		kernels.Gemm(la.trans, lb.trans, m, n, k, 1, a.f32[a.offset:], la.ld, b.f32[b.offset:], lb.ld, float32(beta), out.f32, n)
+	} else {
+		kernels.Gemm(la.trans, lb.trans, m, n, k, 1, a.f64[a.offset:], la.ld, b.f64[b.offset:], lb.ld, beta, out.f64, n)
+	}
+}
