@@ -106,6 +106,27 @@ func (c *BackwardContext) NeedsGrad(i int) bool {
 	return in.node != nil && in.node.mark == c.id && in.node.needed
 }
 
+// leafGradBuffer returns the gradient buffer of input i when the op may
+// write that input's gradient straight into it, and return it, instead of
+// computing it into a new tensor that the engine then copies there: input i
+// is a leaf whose buffer ZeroGrad freed, the walk accumulates into Grad
+// (Backward without CreateGraph), and no hook is to see its gradient. Other
+// contributions to the same leaf, before or after, are summed with it as
+// usual (the sum is a new tensor, copied into the buffer at the end). It
+// returns nil otherwise.
+func (c *BackwardContext) leafGradBuffer(i int) *Tensor {
+	in := c.n.inputs[i]
+	if c.create || c.want != nil || in.node != nil || !in.requiresGrad || !in.gradZero {
+		return nil
+	}
+	gr := in.grad
+	if gr.dtype != in.dtype || !gr.IsContiguous() || gr.owner != nil || gr.requiresGrad || len(in.hooks()) > 0 {
+		return nil
+	}
+	in.gradZero, in.gradInPlace = false, true
+	return gr
+}
+
 // CreateGraph reports whether this backward pass records a graph of its own.
 func (c *BackwardContext) CreateGraph() bool { return c.create }
 
@@ -266,21 +287,21 @@ func (t *Tensor) ZeroGrad() {
 		return
 	}
 	if t.grad.requiresGrad || !t.grad.IsContiguous() || t.grad.owner != nil {
-		t.grad, t.gradZero = nil, false
+		t.grad, t.gradZero, t.gradInPlace = nil, false, false
 		return
 	}
-	t.gradZero = true
+	t.gradZero, t.gradInPlace = true, false
 }
 
 // ClearGrad drops t's gradient (PyTorch's zero_grad(set_to_none=True)).
-func (t *Tensor) ClearGrad() { t.grad, t.gradZero = nil, false }
+func (t *Tensor) ClearGrad() { t.grad, t.gradZero, t.gradInPlace = nil, false, false }
 
 // SetGrad replaces t's accumulated gradient (nil clears it).
 func (t *Tensor) SetGrad(g *Tensor) {
 	if g != nil && !slices.Equal(g.shape, t.shape) {
 		panic(fmt.Sprintf("backprop: SetGrad: gradient of shape %v for tensor of shape %v", g.shape, t.shape))
 	}
-	t.grad, t.gradZero = g, false
+	t.grad, t.gradZero, t.gradInPlace = g, false, false
 }
 
 // RetainGrad asks Backward to store the gradient of a non-leaf tensor in
@@ -702,6 +723,16 @@ func addGrad(acc *Tensor, owned bool, g *Tensor, create bool) (*Tensor, bool) {
 // it). The stored gradient never lives in a Pool: it outlives the step, so
 // a gradient computed in one is copied out.
 func (t *Tensor) accumulateGrad(g *Tensor, create bool) {
+	if t.gradInPlace {
+		// This walk wrote its first contribution straight into the buffer
+		// (leafGradBuffer), so g, the walk's sum for t, is the buffer
+		// itself or a sum that already counts it.
+		t.gradInPlace = false
+		if g != t.grad {
+			unaryInto(t.grad, g, kernels.CopyRun[float32], kernels.CopyRun[float64])
+		}
+		return
+	}
 	dst := t.grad
 	if t.gradZero {
 		dst, t.gradZero = nil, false

@@ -49,7 +49,12 @@ func Linear(x, w, b *Tensor) *Tensor {
 				gx = mm2d(g, w)
 			}
 			if c.NeedsGrad(1) {
-				gw = mm2d(g.transposed(), x)
+				if buf := c.leafGradBuffer(1); buf != nil {
+					gemm2d(buf, g.transposed(), x, w.shape[0], w.shape[1], x.shape[0], 0)
+					gw = buf
+				} else {
+					gw = mm2d(g.transposed(), x)
+				}
 			}
 			return []*Tensor{gx, gw, g}
 		}
@@ -80,9 +85,16 @@ func fillRows(out, b *Tensor) {
 	}
 }
 
-// gemm2d computes out = a·b + beta·out for the contiguous [m, n] out.
+// gemm2d computes out = a·b + beta·out for the contiguous [m, n] out
+// (beta 0 or 1: with k == 0 that is zeros or out as it is).
 func gemm2d(out, a, b *Tensor, m, n, k int, beta float64) {
-	if out.Numel() == 0 || k == 0 {
+	if out.Numel() == 0 {
+		return
+	}
+	if k == 0 {
+		if beta == 0 {
+			out.fill(0)
+		}
 		return
 	}
 	a, la := operandLayout(a)

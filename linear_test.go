@@ -70,3 +70,69 @@ func TestLinearBadShapes(t *testing.T) {
 	mustPanic(t, "Linear", func() { bp.Linear(rnd(1, 4, 5), rnd(2, 3, 5).To(bp.Float32), nil) })
 	mustPanic(t, "Linear", func() { bp.Linear(rnd(1), rnd(2, 3, 5), nil) })
 }
+
+// The weight gradient of Linear goes straight into the buffer ZeroGrad
+// freed when nothing else needs it separately. Every case must give what
+// MatMul + Add give.
+func TestLinearWeightGradInPlace(t *testing.T) {
+	type setup struct {
+		name string
+		run  func(x, w, b *bp.Tensor, lin func(x, w, b *bp.Tensor) *bp.Tensor)
+	}
+	fused := bp.Linear
+	plain := func(x, w, b *bp.Tensor) *bp.Tensor { return x.MatMul(w.T()).Add(b) }
+	loss := func(y *bp.Tensor) *bp.Tensor { return y.Tanh().Sum() }
+	cases := []setup{
+		{"steps with ZeroGrad", func(x, w, b *bp.Tensor, lin func(x, w, b *bp.Tensor) *bp.Tensor) {
+			for range 3 {
+				w.ZeroGrad()
+				b.ZeroGrad()
+				loss(lin(x, w, b)).Backward()
+			}
+		}},
+		{"accumulating without ZeroGrad", func(x, w, b *bp.Tensor, lin func(x, w, b *bp.Tensor) *bp.Tensor) {
+			loss(lin(x, w, b)).Backward()
+			w.ZeroGrad()
+			loss(lin(x, w, b)).Backward()
+			loss(lin(x.MulScalar(2), w, b)).Backward()
+		}},
+		{"weight used twice", func(x, w, b *bp.Tensor, lin func(x, w, b *bp.Tensor) *bp.Tensor) {
+			loss(lin(x, w, b)).Backward()
+			w.ZeroGrad()
+			loss(lin(x, w, b).Add(lin(x.Neg(), w, b).Square())).Backward()
+		}},
+		{"weight also used elsewhere first", func(x, w, b *bp.Tensor, lin func(x, w, b *bp.Tensor) *bp.Tensor) {
+			loss(lin(x, w, b)).Backward()
+			w.ZeroGrad()
+			y := lin(x, w, b)
+			loss(y.Add(y.Mean().Mul(w.Sum()))).Backward()
+		}},
+		{"hook reading Grad mid-walk", func(x, w, b *bp.Tensor, lin func(x, w, b *bp.Tensor) *bp.Tensor) {
+			loss(lin(x, w, b)).Backward()
+			w.ZeroGrad()
+			h := x.MulScalar(1)
+			h.RegisterHook(func(g *bp.Tensor) *bp.Tensor { _ = w.Grad(); return nil })
+			loss(lin(h, w, b).Add(lin(h, w, b))).Backward()
+		}},
+		{"empty batch", func(x, w, b *bp.Tensor, lin func(x, w, b *bp.Tensor) *bp.Tensor) {
+			loss(lin(x, w, b)).Backward()
+			w.ZeroGrad()
+			loss(lin(x.Slice(0, 0, 0), w, b)).Backward()
+		}},
+	}
+	for _, c := range cases {
+		var grads [2][]float64
+		for i, lin := range []func(x, w, b *bp.Tensor) *bp.Tensor{fused, plain} {
+			x := rnd(1, 6, 5).SetRequiresGrad(true)
+			w := rnd(2, 4, 5).SetRequiresGrad(true)
+			b := rnd(3, 4).SetRequiresGrad(true)
+			c.run(x, w, b, lin)
+			grads[i] = append(w.Grad().Float64s(), b.Grad().Float64s()...)
+		}
+		for j := range grads[0] {
+			if math.Abs(grads[0][j]-grads[1][j]) > 1e-12*(1+math.Abs(grads[1][j])) {
+				t.Fatalf("%s: gradient element %d is %v, MatMul+Add gives %v", c.name, j, grads[0][j], grads[1][j])
+			}
+		}
+	}
+}

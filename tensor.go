@@ -45,6 +45,7 @@ type Tensor struct {
 	noGrad       bool // see NoGrad
 	retainGrad   bool
 	gradZero     bool // grad reads as zeros (ZeroGrad defers the fill)
+	gradInPlace  bool // a walk is writing grad in place (leafGradBuffer)
 	spareNode    bool // t is the head of a tensorNode whose node is unused yet
 }
 
