@@ -262,7 +262,7 @@ func (a *Tensor) MaxPool2d(opt Pool2dOptions) *Tensor {
 		panic(fmt.Sprintf("backprop: MaxPool2d: planes of %dx%d are too large", geo.H, geo.W))
 	}
 	y := rawIn(poolOf("MaxPool2d", a), a.dtype, []int{n, ch, geo.OH, geo.OW})
-	idx := make([]int32, y.Numel())
+	idx := int32sLike(y, y.Numel())
 	xc := a.contiguousData()
 	if a.dtype == Float32 {
 		kernels.MaxPool2d(geo, xc.f32[xc.offset:], y.f32, idx)
@@ -271,6 +271,7 @@ func (a *Tensor) MaxPool2d(opt Pool2dOptions) *Tensor {
 	}
 	inShape := a.shape
 	return record("MaxPool2d", y, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		c.n.out.checkLive("MaxPool2d backward") // idx lives in the output's pool
 		return c.one(poolScatter(g, idx, geo, inShape))
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Pool is an arena for the storage of tensors computed in a training step
@@ -265,4 +266,17 @@ func allocHdr(p *Pool, dt DType, shape []int, zero, withNode bool) *Tensor {
 	t.owner = p
 	t.gen = p.gen.Load()
 	return t
+}
+
+// int32sLike returns n int32s (not zeroed) that live as long as t's
+// storage: from the pool t was computed in, as float32 storage of the same
+// size (neither holds pointers), or from the heap. Max pooling keeps its
+// argmax indices in them, so a pooled training step allocates none.
+func int32sLike(t *Tensor, n int) []int32 {
+	p := t.owner
+	if p == nil || n == 0 {
+		return make([]int32, n)
+	}
+	b := take(p, &p.f32, n, false, 4)
+	return unsafe.Slice((*int32)(unsafe.Pointer(&b[0])), n)
 }

@@ -322,3 +322,35 @@ func TestZeroGradDeferred(t *testing.T) {
 		t.Fatalf("gradient view after ZeroGrad and Backward: storage %v", g)
 	}
 }
+
+// Max pooling keeps its argmax indices in the pool: gradients through a
+// pooled MaxPool2d match the heap's, and a backward pass after Reset is the
+// usual clear error rather than a scatter through reused indices.
+func TestPoolMaxPoolIndices(t *testing.T) {
+	opt := bp.Pool2dOptions{Kernel: [2]int{2, 2}}
+	grads := func(p *bp.Pool) []float64 {
+		x := bp.NewRNG(3).Normal(0, 1, 2, 3, 6, 6).SetRequiresGrad(true)
+		var g []float64
+		for range 3 { // later steps reuse the pool's buffers
+			x.ZeroGrad()
+			xi := x
+			if p != nil {
+				xi = x.InPool(p)
+			}
+			xi.MaxPool2d(opt).Square().Sum().Backward()
+			g = x.Grad().Float64s()
+			if p != nil {
+				p.Reset()
+			}
+		}
+		return g
+	}
+	if heap, pooled := grads(nil), grads(bp.NewPool()); !slices.Equal(heap, pooled) {
+		t.Fatalf("pooled MaxPool2d gradient differs from the heap's")
+	}
+	p := bp.NewPool()
+	x := bp.NewRNG(4).Normal(0, 1, 1, 2, 4, 4).SetRequiresGrad(true)
+	loss := x.InPool(p).MaxPool2d(opt).Sum()
+	p.Reset()
+	mustPanic(t, "Reset", func() { loss.Backward() })
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"time"
 
@@ -18,13 +19,24 @@ func init() { benchSubcommands = append(benchSubcommands, newBenchTrainCmd) }
 // stepClock is a train.Progress that times the steps after a warm-up and
 // counts the heap allocations they make.
 type stepClock struct {
-	warmup   int
-	t0       time.Time
-	m0       runtime.MemStats
-	t1       time.Time
-	m1       runtime.MemStats
-	gcPause0 uint64
-	steps    int
+	warmup int
+	t0     time.Time
+	m0     runtime.MemStats
+	t1     time.Time
+	m1     runtime.MemStats
+	gc     [2]float64 // the collector's CPU seconds at t0 and t1
+	steps  int
+}
+
+// gcCPUSeconds is all the CPU time the garbage collector has used so far
+// (marking, assists and pauses), from runtime/metrics.
+func gcCPUSeconds() float64 {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return s[0].Value.Float64()
 }
 
 func (s *stepClock) StartEpoch(epoch, epochs, batches int) {}
@@ -34,18 +46,20 @@ func (s *stepClock) Batch(b train.BatchStats) {
 	switch {
 	case b.Batch == s.warmup:
 		runtime.ReadMemStats(&s.m0)
+		s.gc[0] = gcCPUSeconds()
 		s.t0 = time.Now()
 	case b.Batch > s.warmup:
 		s.t1 = time.Now()
 		s.steps = b.Batch - s.warmup
 		if b.Batch == b.Batches {
 			runtime.ReadMemStats(&s.m1)
+			s.gc[1] = gcCPUSeconds()
 		}
 	}
 }
 
 func newBenchTrainCmd() *cobra.Command {
-	var model, dataDir, cpuProfile string
+	var model, dataDir, cpuProfile, memProfile string
 	var batch, iters, warmup, threads int
 	cmd := &cobra.Command{
 		Use:   "train --model mlp|cnn --batch B --iters N [--threads T]",
@@ -54,6 +68,9 @@ func newBenchTrainCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if batch < 1 || iters < 1 || warmup < 1 {
 				return fmt.Errorf("--batch, --iters and --warmup must be positive")
+			}
+			if memProfile != "" {
+				runtime.MemProfileRate = 4096 // before anything is allocated, as runtime asks
 			}
 			t, err := setThreads(threads)
 			if err != nil {
@@ -91,15 +108,27 @@ func newBenchTrainCmd() *cobra.Command {
 			if _, err := tr.RunEpoch(context.Background(), clock); err != nil {
 				return err
 			}
+			if memProfile != "" {
+				f, err := os.Create(memProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				runtime.GC() // the profile shows what the last collection saw
+				if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+					return err
+				}
+			}
 			secs := clock.t1.Sub(clock.t0).Seconds()
 			n := float64(clock.steps)
 			return printJSON(cmd.OutOrStdout(), map[string]any{
 				"bench": "train", "model": model, "batch": batch, "iters": clock.steps, "threads": t,
-				"images_per_s":    round(n*float64(batch)/secs, 1),
-				"ms_per_step":     round(secs*1e3/n, 3),
-				"allocs_per_step": round(float64(clock.m1.Mallocs-clock.m0.Mallocs)/n, 1),
-				"bytes_per_step":  round(float64(clock.m1.TotalAlloc-clock.m0.TotalAlloc)/n, 0),
-				"gc_per_step":     round(float64(clock.m1.NumGC-clock.m0.NumGC)/n, 3),
+				"images_per_s":       round(n*float64(batch)/secs, 1),
+				"ms_per_step":        round(secs*1e3/n, 3),
+				"allocs_per_step":    round(float64(clock.m1.Mallocs-clock.m0.Mallocs)/n, 1),
+				"bytes_per_step":     round(float64(clock.m1.TotalAlloc-clock.m0.TotalAlloc)/n, 0),
+				"gc_per_step":        round(float64(clock.m1.NumGC-clock.m0.NumGC)/n, 3),
+				"gc_cpu_us_per_step": round((clock.gc[1]-clock.gc[0])*1e6/n, 1),
 			})
 		},
 	}
@@ -110,5 +139,6 @@ func newBenchTrainCmd() *cobra.Command {
 	cmd.Flags().IntVar(&threads, "threads", 0, "worker threads (default GOMAXPROCS)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "MNIST folder (default: the GoMNIST module's files)")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the steps (go tool pprof) to this file")
+	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a profile of the heap allocations (go tool pprof -sample_index=alloc_space) to this file")
 	return cmd
 }
