@@ -43,12 +43,23 @@ func MaxPool2d[T Float](s ConvShape, x, y []T, idx []int32) {
 // better reports whether v replaces best as a window's maximum.
 func better[T Float](v, best T) bool { return v > best || (v != v && best == best) }
 
-// maxPool2x2 is the common 2x2, stride 2 pool. It compares pairs and picks
-// values by index, which the compiler turns into flag-setting instructions
-// rather than branches: on data with no order the branches of a plain
-// scan mispredict and cost three times as much. A NaN anywhere in a
-// window (found by its sum, which is NaN then) takes the plain scan.
+// maxPool2x2 is the common 2x2, stride 2 pool. Float32 planes go to the
+// AVX2 kernel where there is one (pool_amd64.s); it gives the same values
+// and indices as maxPool2x2Go, bit for bit.
 func maxPool2x2[T Float](w, oh, ow int, plane, y []T, idx []int32) {
+	if isF32[T]() && maxPool2x2F32Fast(w, oh, ow, f32s(plane), f32s(y), idx) {
+		return
+	}
+	maxPool2x2Go(w, oh, ow, plane, y, idx)
+}
+
+// maxPool2x2Go is maxPool2x2 in Go: the float64 path, the fallback, and
+// the reference for the assembly. It compares pairs and picks values by
+// index, which the compiler turns into flag-setting instructions rather
+// than branches: on data with no order the branches of a plain scan
+// mispredict and cost three times as much. A NaN anywhere in a window
+// (found by its sum, which is NaN then) takes the plain scan.
+func maxPool2x2Go[T Float](w, oh, ow int, plane, y []T, idx []int32) {
 	for oy := range oh {
 		top := plane[2*oy*w : (2*oy+2)*w]
 		r0, r1 := top[:2*ow], top[w:w+2*ow]
