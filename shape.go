@@ -91,6 +91,13 @@ func (t *Tensor) Contiguous() *Tensor {
 // Transpose returns a view of t with axes i and j swapped.
 func (t *Tensor) Transpose(i, j int) *Tensor {
 	nd := len(t.shape)
+	if nd == 0 {
+		// As in PyTorch, a scalar has one axis to name (0 or -1), and
+		// swapping it with itself changes nothing.
+		normAxis("Transpose", i, 1)
+		normAxis("Transpose", j, 1)
+		return t
+	}
 	i, j = normAxis("Transpose", i, nd), normAxis("Transpose", j, nd)
 	if i == j {
 		return t

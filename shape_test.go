@@ -74,6 +74,12 @@ func TestTransposePermuteValues(t *testing.T) {
 	if x.Transpose(1, -2) != x || x.Permute(0, 1, 2) != x {
 		t.Error("identity Transpose/Permute should return the tensor itself")
 	}
+	// A scalar has one axis to name, as in PyTorch: 0 or -1.
+	s := bp.Float64.Scalar(2)
+	if s.Transpose(0, 0) != s || s.Transpose(-1, 0) != s {
+		t.Error("Transpose of a scalar should return it")
+	}
+	mustPanic(t, "axis 1 out of range", func() { s.Transpose(0, 1) })
 }
 
 func TestShapeViewGrads(t *testing.T) {

@@ -350,6 +350,10 @@ func (t *Tensor) Ints() []int {
 	t.checkLive("Ints")
 	out := make([]int, t.Numel())
 	i := 0
+	if t.dtype == Int64 { // exactly, not through float64
+		t.eachOffset(func(p int) { out[i] = int(t.i64[p]); i++ })
+		return out
+	}
 	t.eachOffset(func(p int) { out[i] = int(t.getFlat(p)); i++ })
 	return out
 }
@@ -509,6 +513,12 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 		panic(fmt.Sprintf("backprop: CopyFrom: destination of shape %v is not contiguous", t.shape))
 	}
 	i := t.offset
+	if t.dtype == Int64 && src.dtype == Int64 {
+		// Directly, not through float64, which holds integers exactly only
+		// up to 2^53.
+		src.eachOffset(func(p int) { t.i64[i] = src.i64[p]; i++ })
+		return
+	}
 	src.eachOffset(func(p int) { t.setFlat(i, src.getFlat(p)); i++ })
 }
 

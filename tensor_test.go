@@ -124,4 +124,12 @@ func TestToAndCopyFrom(t *testing.T) {
 	if dst.At(1) != 4 {
 		t.Fatal("CopyFrom")
 	}
+	// Integers beyond 2^53 survive int64 copies and Ints exactly.
+	big := []int64{1<<62 + 1, -(1<<60 + 3)}
+	src := FromInt64s(big, 2)
+	di := FromInt64s([]int64{0, 0}, 2)
+	di.CopyFrom(src.Reshape(1, 2).T().Reshape(2)) // through a copied view too
+	if got := di.Ints(); int64(got[0]) != big[0] || int64(got[1]) != big[1] {
+		t.Fatalf("int64 CopyFrom and Ints: %v, want %v", got, big)
+	}
 }

@@ -38,6 +38,29 @@ const (
 // pixels scaled to [0, 1] and then normalized per channel with CIFAR10Mean
 // and CIFAR10Std. In float32 the training set takes about 600 MB.
 func LoadCIFAR10(dir string) (train, test *TensorDataset, err error) {
+	names := []string{"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"}
+	raw, lut, err := readCIFAR10(dir, names)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cifarDataset(raw[:5], lut), cifarDataset(raw[5:], lut), nil
+}
+
+// LoadCIFAR10Test reads the CIFAR-10 test set alone (test_batch.bin), as
+// LoadCIFAR10 does: for evaluation, which needs none of the 600 MB of the
+// training set.
+func LoadCIFAR10Test(dir string) (*TensorDataset, error) {
+	raw, lut, err := readCIFAR10(dir, []string{"test_batch.bin"})
+	if err != nil {
+		return nil, err
+	}
+	return cifarDataset(raw, lut), nil
+}
+
+// readCIFAR10 reads the named batch files of the CIFAR-10 folder dir (see
+// LoadCIFAR10) as raw records, and returns the table that normalizes their
+// pixels.
+func readCIFAR10(dir string, names []string) ([][]byte, *[3][256]float32, error) {
 	if dir == "" {
 		if dir = os.Getenv("CIFAR10_DIR"); dir == "" {
 			return nil, nil, errors.New("data: no CIFAR-10 folder given and CIFAR10_DIR is not set; download the binary version from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it")
@@ -46,7 +69,6 @@ func LoadCIFAR10(dir string) (train, test *TensorDataset, err error) {
 	if st, err := os.Stat(filepath.Join(dir, "cifar-10-batches-bin")); err == nil && st.IsDir() {
 		dir = filepath.Join(dir, "cifar-10-batches-bin")
 	}
-	names := []string{"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"}
 	raw := make([][]byte, len(names))
 	errs := make([]error, len(names))
 	// The files are read two at a time (the machine this was written on had
@@ -77,7 +99,7 @@ func LoadCIFAR10(dir string) (train, test *TensorDataset, err error) {
 			lut[c][p] = (v - m) / s
 		}
 	}
-	return cifarDataset(raw[:5], &lut), cifarDataset(raw[5:], &lut), nil
+	return raw, &lut, nil
 }
 
 // ReadCIFAR10 reads one CIFAR-10 binary batch file (gzipped or not): records

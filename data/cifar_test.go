@@ -96,6 +96,15 @@ func TestLoadCIFAR10(t *testing.T) {
 	if !slices.Equal(d.Images(), test.Images()) {
 		t.Fatal("ReadCIFAR10 + Normalize differs from LoadCIFAR10")
 	}
+	// The test set alone: the same examples, without the training files.
+	testOnly := t.TempDir()
+	if err := os.WriteFile(filepath.Join(testOnly, "test_batch.bin"), cifarRecords(6, 5), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := LoadCIFAR10Test(testOnly)
+	if err != nil || !slices.Equal(ts.Images(), test.Images()) || !slices.Equal(ts.Labels(), test.Labels()) {
+		t.Fatalf("LoadCIFAR10Test: %v", err)
+	}
 }
 
 func TestCIFAR10Errors(t *testing.T) {

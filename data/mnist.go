@@ -71,6 +71,18 @@ func LoadMNIST(dir string) (train, test *TensorDataset, err error) {
 	return train, test, nil
 }
 
+// LoadMNISTTest reads the MNIST test set alone, from dir as LoadMNIST
+// does: for evaluation, which needs none of the training set.
+func LoadMNISTTest(dir string) (*TensorDataset, error) {
+	if dir == "" {
+		var err error
+		if dir, err = MNISTDir(); err != nil {
+			return nil, err
+		}
+	}
+	return loadMNISTPair(dir, mnistTestImages, mnistTestLabels)
+}
+
 // ReadMNIST reads one MNIST set from an IDX image stream and an IDX label
 // stream, each gzipped or not. See LoadMNIST for the values.
 func ReadMNIST(images, labels io.Reader) (*TensorDataset, error) {

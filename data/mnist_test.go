@@ -184,6 +184,15 @@ func TestLoadMNISTSmall(t *testing.T) {
 	if tr, _, err := LoadMNIST(""); err != nil || tr.Len() != 3 {
 		t.Fatalf("LoadMNIST(\"\") with MNIST_DIR: %v", err)
 	}
+	// The test set alone is the same data, and needs no training files.
+	testOnly := t.TempDir()
+	writeMNIST(t, testOnly, map[string][]byte{mnistTestImages: gz(im), mnistTestLabels + ".gz": lb})
+	if ts, err := LoadMNISTTest(testOnly); err != nil || !slices.Equal(ts.Images(), test.Images()) || !slices.Equal(ts.Labels(), test.Labels()) {
+		t.Fatalf("LoadMNISTTest: %v", err)
+	}
+	if _, _, err := LoadMNIST(testOnly); err == nil {
+		t.Fatal("LoadMNIST without training files: no error")
+	}
 
 	// gzip -d reads concatenated members as one stream; so do we.
 	twoMembers := append(gz(im[:10]), gz(im[10:])...)

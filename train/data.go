@@ -19,3 +19,15 @@ func LoadData(name, dir string) (trainSet, testSet *data.TensorDataset, err erro
 	}
 	return nil, nil, fmt.Errorf("unknown data set %q (have %s)", name, strings.Join(DataNames(), ", "))
 }
+
+// LoadTestData reads only the test set of the data set name, from dir as
+// LoadData does (evaluation needs nothing else).
+func LoadTestData(name, dir string) (*data.TensorDataset, error) {
+	switch name {
+	case "mnist":
+		return data.LoadMNISTTest(dir)
+	case "cifar10":
+		return data.LoadCIFAR10Test(dir)
+	}
+	return nil, fmt.Errorf("unknown data set %q (have %s)", name, strings.Join(DataNames(), ", "))
+}

@@ -110,7 +110,7 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 			kernels.SetThreads(0)
 		}()
 	}
-	_, testSet, err := train.LoadData(dataName, f.dataDir)
+	testSet, err := train.LoadTestData(dataName, f.dataDir)
 	if err != nil {
 		return err
 	}
