@@ -119,7 +119,7 @@ func testEvalErrors(t *testing.T, path, dir string) {
 		{[]string{"--model", write("unknown.safetensors", unknown)}, `the model "resnet", which eval does not know`},
 		{[]string{"--model", write("wrong.safetensors", wrong)}, "the weights do not fit a cnn for mnist data"},
 		{[]string{"--model", path, "--data", "svhn"}, `--data "svhn"`},
-		{[]string{"--model", path, "--data", "cifar10", "--data-dir", tmp}, "data_batch_1.bin"},
+		{[]string{"--model", path, "--data", "cifar10", "--data-dir", tmp}, "test_batch.bin"}, // eval reads the test set alone
 		{[]string{"--model", path, "--test-size", "-1"}, "--test-size -1"},
 		{[]string{"--model", path, "--test-size", "1000"}, "only 256 examples"},
 		{[]string{"--model", path, "--threads", "0"}, "--threads 0"},
