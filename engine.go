@@ -55,7 +55,7 @@ type BackwardContext struct {
 	needAll bool
 	want    map[*Tensor]int // Gradients' requested inputs, or nil
 	id      uint64          // the walk
-	buf     [2]*Tensor      // backs one() and two(): no allocation per node
+	buf     [3]*Tensor      // backs one(), two() and three(): no allocation per node
 }
 
 // one and two return an op's gradients in a buffer the context reuses; the
@@ -68,6 +68,11 @@ func (c *BackwardContext) one(a *Tensor) []*Tensor {
 func (c *BackwardContext) two(a, b *Tensor) []*Tensor {
 	c.buf[0], c.buf[1] = a, b
 	return c.buf[:2]
+}
+
+func (c *BackwardContext) three(a, b, d *Tensor) []*Tensor {
+	c.buf[0], c.buf[1], c.buf[2] = a, b, d
+	return c.buf[:3]
 }
 
 func (c *BackwardContext) wrap(t *Tensor) *Tensor {

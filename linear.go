@@ -56,7 +56,7 @@ func Linear(x, w, b *Tensor) *Tensor {
 					gw = mm2d(g.transposed(), x)
 				}
 			}
-			return []*Tensor{gx, gw, g}
+			return c.three(gx, gw, g)
 		}
 		if c.NeedsGrad(0) {
 			gx = g.MatMul(c.Input(1))
@@ -64,7 +64,7 @@ func Linear(x, w, b *Tensor) *Tensor {
 		if c.NeedsGrad(1) {
 			gw = g.Transpose(0, 1).MatMul(c.Input(0))
 		}
-		return []*Tensor{gx, gw, g}
+		return c.three(gx, gw, g)
 	})
 }
 
