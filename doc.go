@@ -99,6 +99,19 @@
 // partial sums, GEMM packing, the engine's walk) is reused across calls.
 // BenchmarkMLPStep measures it.
 //
+// # Scalar graphs
+//
+// Graphs of one-element tensors (the lecture's circuits, micrograd-style
+// models) are all overhead and no arithmetic, so they get two shortcuts:
+// the one-element results of elementwise ops are taken, with their nodes,
+// from blocks of 64 (an allocation per 64 ops rather than per op), and
+// Backward carries the gradients of the common elementwise ops (add, sub,
+// mul, div, neg, exp, log, sqrt, square, tanh, sigmoid, relu, sin, cos) as
+// plain numbers, making a gradient tensor only where one is needed: at a
+// leaf, at another op, at a hook or a retained gradient. The numbers are
+// computed by the same formulas in the tensor's dtype, so the gradients are
+// the ones the tensor path gives, bit for bit.
+//
 // # Dtypes
 //
 // Float32 is the default; Float64 is for gradient checking; Int64 holds
