@@ -2,6 +2,7 @@ package backprop_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	bp "github.com/gobackprop/backprop"
@@ -30,7 +31,7 @@ func TestLinearMatchesMatMulAdd(t *testing.T) {
 			want = want.Add(b)
 		}
 		got := bp.Linear(x, w, b)
-		if !equalInts(got.Shape(), want.Shape()) {
+		if !slices.Equal(got.Shape(), want.Shape()) {
 			t.Fatalf("x %v: Linear shape %v, want %v", tc.x, got.Shape(), want.Shape())
 		}
 		g, wv := got.Float64s(), want.Float64s()

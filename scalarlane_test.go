@@ -2,6 +2,7 @@ package backprop_test
 
 import (
 	"math"
+	"slices"
 	"math/rand/v2"
 	"testing"
 
@@ -90,7 +91,7 @@ func TestScalarLaneMatchesTensorPath(t *testing.T) {
 				if got := l.Grad().Float64s()[0]; math.Float64bits(got) != math.Float64bits(w) {
 					t.Fatalf("%v seed %d: leaf %d gradient %v by the lane, %v by tensors", dt, seed, i, got, w)
 				}
-				if !equalInts(l.Grad().Shape(), l.Shape()) {
+				if !slices.Equal(l.Grad().Shape(), l.Shape()) {
 					t.Fatalf("%v seed %d: leaf %d gradient shape %v, want %v", dt, seed, i, l.Grad().Shape(), l.Shape())
 				}
 			}
@@ -98,17 +99,6 @@ func TestScalarLaneMatchesTensorPath(t *testing.T) {
 	}
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 func TestScalarLaneGradcheck(t *testing.T) {
 	f := func(in ...*bp.Tensor) *bp.Tensor {
