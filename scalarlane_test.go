@@ -2,8 +2,8 @@ package backprop_test
 
 import (
 	"math"
-	"slices"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	bp "github.com/gobackprop/backprop"
@@ -98,7 +98,6 @@ func TestScalarLaneMatchesTensorPath(t *testing.T) {
 		}
 	}
 }
-
 
 func TestScalarLaneGradcheck(t *testing.T) {
 	f := func(in ...*bp.Tensor) *bp.Tensor {
