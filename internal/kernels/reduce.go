@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Reduction kernels. A reduction walks each output's inputs in one fixed
 // order, so its result does not depend on the memory layout or on how the
@@ -43,6 +46,7 @@ func SumLanes[T Float](x []T, px, sx, n, r int, acc *[Lanes]float64) {
 	for ; i < len(x) && (r+i)&(Lanes-1) != 0; i++ {
 		acc[(r+i)&(Lanes-1)] += float64(x[i])
 	}
+	i += sumLanesFast(x[i:], acc)
 	a0, a1, a2, a3 := acc[0], acc[1], acc[2], acc[3]
 	for ; i+4 <= len(x); i += 4 {
 		v := x[i : i+4 : i+4]
@@ -57,12 +61,55 @@ func SumLanes[T Float](x []T, px, sx, n, r int, acc *[Lanes]float64) {
 	}
 }
 
+// SumLanesRuns is SumLanes for len(acc) outputs at once: the n values
+// x[px+k*rs+i*sx], inputs r, r+1, ... of the output whose lanes are acc[k].
+// Each output gets SumLanes's additions in SumLanes's order; one output's
+// sum is a chain of dependent additions that nothing may reorder, but the
+// chains of different outputs (rows, or the independent blocks of one long
+// sum) can run side by side, which is what the vector code does.
+func SumLanesRuns[T Float](x []T, px, sx, n, r, rs int, acc [][Lanes]float64) {
+	if sx != 1 || n < 32 || len(acc) < 4 {
+		for k := range acc {
+			SumLanes(x, px+k*rs, sx, n, r, &acc[k])
+		}
+		return
+	}
+	// A head up to lane 0, the vector part, a tail: each run in order.
+	h := min(n, -r&(Lanes-1))
+	for k := range acc {
+		SumLanes(x, px+k*rs, 1, h, r, &acc[k])
+	}
+	m := (n - h) &^ (Lanes - 1)
+	done := 0
+	if rs >= 0 && len(acc) > 0 {
+		// The slice ends at the last run's end, so no run reaches past x.
+		done = sumRunsFast(x[px+h:px+(len(acc)-1)*rs+n], rs, m, acc)
+	}
+	for k := range acc {
+		if k < done {
+			SumLanes(x, px+k*rs+h+m, 1, n-h-m, r+h+m, &acc[k])
+		} else {
+			SumLanes(x, px+k*rs+h, 1, n-h, r+h, &acc[k])
+		}
+	}
+}
+
 // SumSqDevLanes is SumLanes for the squared deviations (x - c)² (a
-// variance's second pass).
+// variance's second pass). The square is converted explicitly so that no
+// compiler fuses it into the addition: the vector code rounds it too.
 func SumSqDevLanes[T Float](x []T, px, sx, n, r int, c float64, acc *[Lanes]float64) {
-	for i := range n {
+	i := 0
+	if sx == 1 {
+		x, px = x[px:px+n], 0
+		for ; i < n && (r+i)&(Lanes-1) != 0; i++ {
+			d := float64(x[i]) - c
+			acc[(r+i)&(Lanes-1)] += float64(d * d)
+		}
+		i += sumSqDevFast(x[i:], c, acc)
+	}
+	for ; i < n; i++ {
 		d := float64(x[px+i*sx]) - c
-		acc[(r+i)&(Lanes-1)] += d * d
+		acc[(r+i)&(Lanes-1)] += float64(d * d)
 	}
 }
 
@@ -94,10 +141,14 @@ func AccumCol[T Float](acc []float64, pa, sa int, x []T, px, sx, n int) {
 
 // AccumSqDevCol is AccumCol for (x - c[o])², o = pa+i*sa the output.
 func AccumSqDevCol[T Float](acc []float64, pa, sa int, x []T, px, sx, n int, c []float64) {
-	for i := range n {
+	i := 0
+	if sa == 1 && sx == 1 {
+		i = accumSqDevFast(acc[pa:pa+n], x[px:px+n], c[pa:pa+n])
+	}
+	for ; i < n; i++ {
 		o := pa + i*sa
 		d := float64(x[px+i*sx]) - c[o]
-		acc[o] += d * d
+		acc[o] += float64(d * d)
 	}
 }
 
@@ -112,6 +163,11 @@ func AccumExpCol[T Float](acc []float64, pa, sa int, x []T, px, sx, n int, c []f
 // MaxRun returns the largest of acc and the n values x[px+i*sx]; NaN if any
 // of them is NaN (as torch.amax).
 func MaxRun[T Float](x []T, px, sx, n int, acc T) T {
+	if sx == 1 {
+		if m, ok := extremeRun(x[px:px+n], acc, true); ok {
+			return m
+		}
+	}
 	for i := range n {
 		if v := x[px+i*sx]; v > acc || v != v {
 			acc = v
@@ -122,6 +178,11 @@ func MaxRun[T Float](x []T, px, sx, n int, acc T) T {
 
 // MinRun is MaxRun for the smallest value.
 func MinRun[T Float](x []T, px, sx, n int, acc T) T {
+	if sx == 1 {
+		if m, ok := extremeRun(x[px:px+n], acc, false); ok {
+			return m
+		}
+	}
 	for i := range n {
 		if v := x[px+i*sx]; v < acc || v != v {
 			acc = v
@@ -130,10 +191,49 @@ func MinRun[T Float](x []T, px, sx, n int, acc T) T {
 	return acc
 }
 
+// extremeRun is MaxRun (isMax) or MinRun of a contiguous run with the
+// vector code, if it applies: not on a run with a NaN, whose result is its
+// last NaN, left to the Go loop. Without NaN the loop's result is the first
+// of acc, x[0], x[1], ... that equals the extremum; its bits are the
+// extremum's unless that is zero, where -0 and +0 are equal but differ.
+func extremeRun[T Float](x []T, acc T, isMax bool) (T, bool) {
+	m, k, nan := extremeFast(x, isMax)
+	if k == 0 || nan {
+		return 0, false
+	}
+	for _, v := range x[k:] {
+		if v != v {
+			return 0, false
+		}
+		if (isMax && v > m) || (!isMax && v < m) {
+			m = v
+		}
+	}
+	if acc != acc || acc == m || (isMax && acc > m) || (!isMax && acc < m) {
+		return acc, true
+	}
+	if m == 0 {
+		for _, v := range x {
+			if v == 0 {
+				return v, true
+			}
+		}
+	}
+	return m, true
+}
+
 // MaxCol folds x[px+i*sx] into acc[pa+i*sa] as MaxRun does; with init it
 // stores the values instead (the first input of each output).
 func MaxCol[T Float](acc []T, pa, sa int, x []T, px, sx, n int, init bool) {
-	for i := range n {
+	i := 0
+	if sa == 1 && sx == 1 {
+		if init {
+			copy(acc[pa:pa+n], x[px:px+n])
+			return
+		}
+		i = extremeColFast(acc[pa:pa+n], x[px:px+n], true)
+	}
+	for ; i < n; i++ {
 		v, a := x[px+i*sx], &acc[pa+i*sa]
 		if init || v > *a || v != v {
 			*a = v
@@ -143,7 +243,15 @@ func MaxCol[T Float](acc []T, pa, sa int, x []T, px, sx, n int, init bool) {
 
 // MinCol is MaxCol for the smallest value.
 func MinCol[T Float](acc []T, pa, sa int, x []T, px, sx, n int, init bool) {
-	for i := range n {
+	i := 0
+	if sa == 1 && sx == 1 {
+		if init {
+			copy(acc[pa:pa+n], x[px:px+n])
+			return
+		}
+		i = extremeColFast(acc[pa:pa+n], x[px:px+n], false)
+	}
+	for ; i < n; i++ {
 		v, a := x[px+i*sx], &acc[pa+i*sa]
 		if init || v < *a || v != v {
 			*a = v
@@ -209,4 +317,9 @@ func ArgMinCol[T Ordered](best []T, idx []int64, pa, sa int, x []T, px, sx, n, r
 			best[o], idx[o] = v, int64(r)
 		}
 	}
+}
+
+// f64View views a []T of a float64 T as []float64.
+func f64View[T Float](s []T) []float64 {
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
