@@ -387,7 +387,21 @@ func sumBlocksParallel[T kernels.Float](w *planWalk, n int, x []T, mode sumMode,
 		c = center[0]
 	}
 	kernels.Parallel((nb+per-1)/per, func(t int) {
-		for b := t * per; b < min(nb, (t+1)*per); b++ {
+		b, end := t*per, min(nb, (t+1)*per)
+		if mode == sumPlain && st == 1 {
+			// The task's whole blocks side by side: each is its own chain
+			// of additions, made in the same order as one at a time.
+			var accs [blockElems / sumBlock][kernels.Lanes]float64
+			full := min(end, n/sumBlock) - b
+			if full > 1 {
+				kernels.SumLanesRuns(x, off+b*sumBlock, 1, sumBlock, 0, sumBlock, accs[:full])
+				for k := range full {
+					bs[b+k] = kernels.LaneSum(&accs[k])
+				}
+				b += full
+			}
+		}
+		for ; b < end; b++ {
 			var acc [kernels.Lanes]float64
 			r := b * sumBlock
 			m := min(sumBlock, n-r)

@@ -415,3 +415,19 @@ func BenchmarkSum(b *testing.B) {
 		})
 	}
 }
+
+// A long contiguous sum runs its blocks side by side (SumLanesRuns); the
+// same values read with a stride take the one-block-at-a-time path. Both
+// must give the same bits, with partial last blocks and without.
+func TestLongSumBlocksSideBySide(t *testing.T) {
+	for _, n := range []int{70000, 1 << 17, 300001} {
+		for _, dt := range []bp.DType{bp.Float32, bp.Float64} {
+			pair := bp.NewRNG(uint64(n)).NormalOf(dt, 1, 3, n, 2)
+			strided := pair.Select(1, 0)   // stride 2
+			contig := strided.Contiguous() // stride 1
+			if a, b := contig.Sum().Float64s()[0], strided.Sum().Float64s()[0]; math.Float64bits(a) != math.Float64bits(b) {
+				t.Errorf("%v n=%d: contiguous sum %v, strided %v", dt, n, a, b)
+			}
+		}
+	}
+}
