@@ -222,7 +222,7 @@ func (a *Tensor) Tanh() *Tensor {
 // Sigmoid returns 1/(1+e^-a) elementwise. It never overflows: large negative
 // inputs give 0 and large positive ones 1, without NaN.
 func (a *Tensor) Sigmoid() *Tensor {
-	out := unaryMap("Sigmoid", a, sigmoidT[float32], sigmoidT[float64])
+	out := unaryKernelRec("Sigmoid", a, kernels.SigmoidRun[float32], kernels.SigmoidRun[float64])
 	return withRule(record("Sigmoid", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		if !c.create {
 			return c.one(binaryKernel("Sigmoid", g, c.n.out, kernels.SigmoidGradRun[float32], kernels.SigmoidGradRun[float64]))
@@ -579,17 +579,6 @@ func b2f[T kernels.Float](c bool) T {
 func powT[T kernels.Float](x, y T) T { return T(math.Pow(float64(x), float64(y))) }
 func sinT[T kernels.Float](x T) T    { return T(math.Sin(float64(x))) }
 func cosT[T kernels.Float](x T) T    { return T(math.Cos(float64(x))) }
-
-// sigmoidT never evaluates e^x for large positive x: for x < 0 it uses
-// e^x/(1+e^x), whose exponential only underflows (to 0), never overflows.
-func sigmoidT[T kernels.Float](x T) T {
-	v := float64(x)
-	if v >= 0 {
-		return T(1 / (1 + math.Exp(-v)))
-	}
-	e := math.Exp(v)
-	return T(e / (1 + e))
-}
 
 // geluT computes x·Φ(x) with Φ(x) = erfc(-x/√2)/2, which keeps full
 // relative precision in the left tail where 1+erf(x/√2) would cancel.

@@ -38,11 +38,15 @@ func softmaxAxes(a *Tensor, ax []int) *Tensor {
 			for i := range shift {
 				shift[i] = m.getFlat(i)
 			}
-			out = mapKeep("Softmax", a, p.keep, shift, func(x, c float64) float64 { return math.Exp(x - c) })
+			exp, norm := softmaxExp64, softmaxNorm64
+			if a.dtype == Float32 {
+				exp, norm = softmaxExp32, softmaxNorm32
+			}
+			out = mapKeep("Softmax", a, p.keep, shift, exp)
 			var q reducePlan
 			q.init("Softmax", out, ax)
 			q.sums(out, sumPlain, nil, shift)
-			out = mapKeep("Softmax", out, p.keep, shift, func(e, s float64) float64 { return e / s })
+			out = mapKeep("Softmax", out, p.keep, shift, norm)
 			putF64(shift)
 		}
 	}
@@ -65,6 +69,8 @@ func (a *Tensor) LogSoftmax(axis int) *Tensor {
 	if rows, n, ok := lastAxisRows(a, ax); ok {
 		out = rawIn(poolOf("LogSoftmax", a), a.dtype, a.shape)
 		softmaxInto(out, a, rows, n, true)
+	} else if a.dtype == Float32 && a.Numel() > 0 {
+		out = logSoftmax32(a, ax)
 	} else {
 		var p reducePlan
 		x := p.init("LogSoftmax", a, ax)
@@ -126,11 +132,60 @@ func softmaxInto(out, a *Tensor, rows, n int, log bool) {
 // bigRows reports whether rows of n elements are worth several goroutines.
 func bigRows(rows, n int) bool { return rows*n > parallelElems && rows > 1 }
 
+// The elementwise steps of the general Softmax path. float32 uses the
+// operations of softmaxRows32 (its arguments are float32 values, so the
+// conversions back are exact); float64 computes in float64.
+func softmaxExp64(x, m float64) float64    { return math.Exp(x - m) }
+func softmaxNorm64(e, s float64) float64   { return e / s }
+func softmaxExp32(x, m float64) float64    { return float64(kernels.Exp32(float32(x) - float32(m))) }
+func softmaxNorm32(e, s float64) float64   { return float64(float32(e) * float32(1/s)) }
+func logSoftmaxSub32(x, c float64) float64 { return float64(float32(x) - float32(c)) }
+
+// logSoftmax32 is the general LogSoftmax path for a non-empty float32
+// tensor, with the operations of softmaxRows32: (x - m) - log Σ e^(x-m),
+// each step in float32 but the sum (in float64, as reduce.go adds). Its
+// exponentials are Exp32 ones, so it cannot use logSumExpValues.
+func logSoftmax32(a *Tensor, ax []int) *Tensor {
+	var p reducePlan
+	x := p.init("LogSoftmax", a, ax)
+	m := p.extremes("LogSoftmax", x, true)
+	c := getF64(p.nOut)
+	defer putF64(c)
+	for i := range c {
+		c[i] = float64(logSoftmaxShift(float32(m.getFlat(i))))
+	}
+	e := mapKeep("LogSoftmax", a, p.keep, c, softmaxExp32)
+	t := mapKeep("LogSoftmax", a, p.keep, c, logSoftmaxSub32)
+	var q reducePlan
+	q.init("LogSoftmax", e, ax)
+	q.sums(e, sumPlain, nil, c)
+	for i := range c {
+		c[i] = float64(float32(math.Log(c[i])))
+	}
+	return mapKeep("LogSoftmax", t, p.keep, c, logSoftmaxSub32)
+}
+
+// logSoftmaxShift is the shift of a log-softmax slice whose maximum is m:
+// an infinite m is not used (it would make inf - inf), which gives -inf
+// for a slice of -inf values and NaN where +inf meets +inf, as the float64
+// path.
+func logSoftmaxShift(m float32) float32 {
+	if math.IsInf(float64(m), 0) {
+		return 0
+	}
+	return m
+}
+
 // softmaxRows writes the softmax (or with log, the log-softmax) of rows
 // r0..r1-1 of x (rows of n, contiguous) into out, with the very operations
 // of the general path: the shift is the row's maximum, exponentials are
-// computed in float64, the sums are blockedSum's.
+// computed in float64, the sums are blockedSum's. float32 rows go to
+// softmaxRows32.
 func softmaxRows[T kernels.Float](x, out []T, r0, r1, n int, log bool) {
+	if x32, ok := any(x).([]float32); ok {
+		softmaxRows32(x32, any(out).([]float32), r0, r1, n, log)
+		return
+	}
 	for r := r0; r < r1; r++ {
 		row := x[r*n : r*n+n]
 		dst := out[r*n : r*n+n]
@@ -153,5 +208,32 @@ func softmaxRows[T kernels.Float](x, out []T, r0, r1, n int, log bool) {
 		for i, e := range dst {
 			dst[i] = T(float64(e) / s)
 		}
+	}
+}
+
+// softmaxRows32 is softmaxRows for float32, vectorized: e = Exp32(x - m)
+// into out, then its float64 sum, then one float32 step per value (a
+// product by the rounded reciprocal, or (x - m) - log sum: PyTorch's
+// order, which keeps the result's relative precision where it is near 0).
+func softmaxRows32(x, out []float32, r0, r1, n int, log bool) {
+	var c [1]float32
+	for r := r0; r < r1; r++ {
+		row := x[r*n : r*n+n]
+		dst := out[r*n : r*n+n]
+		m := kernels.MaxRun(row, 0, 1, n, row[0])
+		if log {
+			m = logSoftmaxShift(m)
+		}
+		kernels.ExpShiftF32(dst, row, m)
+		s := blockedSum(dst, 0, 1, n, sumPlain, 0)
+		if !log {
+			c[0] = float32(1 / s)
+			kernels.MulRun(dst, dst, 0, 1, c[:], 0, 0)
+			continue
+		}
+		c[0] = m
+		kernels.SubRun(dst, row, 0, 1, c[:], 0, 0)
+		c[0] = float32(math.Log(s))
+		kernels.SubRun(dst, dst, 0, 1, c[:], 0, 0)
 	}
 }

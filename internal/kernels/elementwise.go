@@ -368,8 +368,13 @@ func AbsRun[T Float](dst, x []T, px, sx int) {
 	}
 }
 
-// ExpRun sets dst[i] = eˣ (computed in float64) for x = x[px+i*sx].
+// ExpRun sets dst[i] = eˣ for x = x[px+i*sx]: Exp32 for float32 (within
+// 2 ulp, vectorized), math.Exp for float64.
 func ExpRun[T Float](dst, x []T, px, sx int) {
+	if isF32[T]() {
+		expRunF32(f32s(dst), f32s(x), px, sx)
+		return
+	}
 	if sx == 1 {
 		src := x[px : px+len(dst)]
 		dst = dst[:len(src)]
@@ -400,8 +405,13 @@ func LogRun[T Float](dst, x []T, px, sx int) {
 	}
 }
 
-// TanhRun sets dst[i] = tanh x (computed in float64) for x = x[px+i*sx].
+// TanhRun sets dst[i] = tanh x for x = x[px+i*sx]: Tanh32 for float32
+// (within 2 ulp, vectorized), math.Tanh for float64.
 func TanhRun[T Float](dst, x []T, px, sx int) {
+	if isF32[T]() {
+		tanhRunF32(f32s(dst), f32s(x), px, sx)
+		return
+	}
 	if sx == 1 {
 		src := x[px : px+len(dst)]
 		dst = dst[:len(src)]

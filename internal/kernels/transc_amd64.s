@@ -1,0 +1,377 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2 loops for Exp32, Tanh32 and Sigmoid32 of transc.go, eight values at
+// a time. Each lane performs the Go function's single-precision operations
+// in the same order, with no FMA (a fused multiply-add rounds once where
+// Go rounds twice), so the results are bit for bit the Go ones. Branches
+// become selects: both sides are computed and a mask picks one per lane.
+//
+// In Go's operand order "VSUBPS Y1, Y0, Y2" is Y2 = Y0 - Y1, and
+// "VMAXPS Y0, Y1, Y0" returns its second source, Y0, when a lane is NaN.
+
+DATA tc_lo<>+0(SB)/4, $0xc2d00000
+DATA tc_lo<>+4(SB)/4, $0xc2d00000
+DATA tc_lo<>+8(SB)/4, $0xc2d00000
+DATA tc_lo<>+12(SB)/4, $0xc2d00000
+DATA tc_lo<>+16(SB)/4, $0xc2d00000
+DATA tc_lo<>+20(SB)/4, $0xc2d00000
+DATA tc_lo<>+24(SB)/4, $0xc2d00000
+DATA tc_lo<>+28(SB)/4, $0xc2d00000
+GLOBL tc_lo<>(SB), RODATA|NOPTR, $32
+
+DATA tc_hi<>+0(SB)/4, $0x42b20000
+DATA tc_hi<>+4(SB)/4, $0x42b20000
+DATA tc_hi<>+8(SB)/4, $0x42b20000
+DATA tc_hi<>+12(SB)/4, $0x42b20000
+DATA tc_hi<>+16(SB)/4, $0x42b20000
+DATA tc_hi<>+20(SB)/4, $0x42b20000
+DATA tc_hi<>+24(SB)/4, $0x42b20000
+DATA tc_hi<>+28(SB)/4, $0x42b20000
+GLOBL tc_hi<>(SB), RODATA|NOPTR, $32
+
+DATA tc_log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA tc_log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA tc_log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA tc_log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA tc_log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA tc_log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA tc_log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA tc_log2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL tc_log2e<>(SB), RODATA|NOPTR, $32
+
+DATA tc_magic<>+0(SB)/4, $0x4b400000
+DATA tc_magic<>+4(SB)/4, $0x4b400000
+DATA tc_magic<>+8(SB)/4, $0x4b400000
+DATA tc_magic<>+12(SB)/4, $0x4b400000
+DATA tc_magic<>+16(SB)/4, $0x4b400000
+DATA tc_magic<>+20(SB)/4, $0x4b400000
+DATA tc_magic<>+24(SB)/4, $0x4b400000
+DATA tc_magic<>+28(SB)/4, $0x4b400000
+GLOBL tc_magic<>(SB), RODATA|NOPTR, $32
+
+DATA tc_c1<>+0(SB)/4, $0x3f318000
+DATA tc_c1<>+4(SB)/4, $0x3f318000
+DATA tc_c1<>+8(SB)/4, $0x3f318000
+DATA tc_c1<>+12(SB)/4, $0x3f318000
+DATA tc_c1<>+16(SB)/4, $0x3f318000
+DATA tc_c1<>+20(SB)/4, $0x3f318000
+DATA tc_c1<>+24(SB)/4, $0x3f318000
+DATA tc_c1<>+28(SB)/4, $0x3f318000
+GLOBL tc_c1<>(SB), RODATA|NOPTR, $32
+
+DATA tc_c2<>+0(SB)/4, $0xb95e8083
+DATA tc_c2<>+4(SB)/4, $0xb95e8083
+DATA tc_c2<>+8(SB)/4, $0xb95e8083
+DATA tc_c2<>+12(SB)/4, $0xb95e8083
+DATA tc_c2<>+16(SB)/4, $0xb95e8083
+DATA tc_c2<>+20(SB)/4, $0xb95e8083
+DATA tc_c2<>+24(SB)/4, $0xb95e8083
+DATA tc_c2<>+28(SB)/4, $0xb95e8083
+GLOBL tc_c2<>(SB), RODATA|NOPTR, $32
+
+DATA tc_p2<>+0(SB)/4, $0x3efffffe
+DATA tc_p2<>+4(SB)/4, $0x3efffffe
+DATA tc_p2<>+8(SB)/4, $0x3efffffe
+DATA tc_p2<>+12(SB)/4, $0x3efffffe
+DATA tc_p2<>+16(SB)/4, $0x3efffffe
+DATA tc_p2<>+20(SB)/4, $0x3efffffe
+DATA tc_p2<>+24(SB)/4, $0x3efffffe
+DATA tc_p2<>+28(SB)/4, $0x3efffffe
+GLOBL tc_p2<>(SB), RODATA|NOPTR, $32
+
+DATA tc_p3<>+0(SB)/4, $0x3e2aaa46
+DATA tc_p3<>+4(SB)/4, $0x3e2aaa46
+DATA tc_p3<>+8(SB)/4, $0x3e2aaa46
+DATA tc_p3<>+12(SB)/4, $0x3e2aaa46
+DATA tc_p3<>+16(SB)/4, $0x3e2aaa46
+DATA tc_p3<>+20(SB)/4, $0x3e2aaa46
+DATA tc_p3<>+24(SB)/4, $0x3e2aaa46
+DATA tc_p3<>+28(SB)/4, $0x3e2aaa46
+GLOBL tc_p3<>(SB), RODATA|NOPTR, $32
+
+DATA tc_p4<>+0(SB)/4, $0x3d2aac83
+DATA tc_p4<>+4(SB)/4, $0x3d2aac83
+DATA tc_p4<>+8(SB)/4, $0x3d2aac83
+DATA tc_p4<>+12(SB)/4, $0x3d2aac83
+DATA tc_p4<>+16(SB)/4, $0x3d2aac83
+DATA tc_p4<>+20(SB)/4, $0x3d2aac83
+DATA tc_p4<>+24(SB)/4, $0x3d2aac83
+DATA tc_p4<>+28(SB)/4, $0x3d2aac83
+GLOBL tc_p4<>(SB), RODATA|NOPTR, $32
+
+DATA tc_p5<>+0(SB)/4, $0x3c091ea4
+DATA tc_p5<>+4(SB)/4, $0x3c091ea4
+DATA tc_p5<>+8(SB)/4, $0x3c091ea4
+DATA tc_p5<>+12(SB)/4, $0x3c091ea4
+DATA tc_p5<>+16(SB)/4, $0x3c091ea4
+DATA tc_p5<>+20(SB)/4, $0x3c091ea4
+DATA tc_p5<>+24(SB)/4, $0x3c091ea4
+DATA tc_p5<>+28(SB)/4, $0x3c091ea4
+GLOBL tc_p5<>(SB), RODATA|NOPTR, $32
+
+DATA tc_p6<>+0(SB)/4, $0x3ab50f35
+DATA tc_p6<>+4(SB)/4, $0x3ab50f35
+DATA tc_p6<>+8(SB)/4, $0x3ab50f35
+DATA tc_p6<>+12(SB)/4, $0x3ab50f35
+DATA tc_p6<>+16(SB)/4, $0x3ab50f35
+DATA tc_p6<>+20(SB)/4, $0x3ab50f35
+DATA tc_p6<>+24(SB)/4, $0x3ab50f35
+DATA tc_p6<>+28(SB)/4, $0x3ab50f35
+GLOBL tc_p6<>(SB), RODATA|NOPTR, $32
+
+DATA tc_bias<>+0(SB)/4, $0x0000007f
+DATA tc_bias<>+4(SB)/4, $0x0000007f
+DATA tc_bias<>+8(SB)/4, $0x0000007f
+DATA tc_bias<>+12(SB)/4, $0x0000007f
+DATA tc_bias<>+16(SB)/4, $0x0000007f
+DATA tc_bias<>+20(SB)/4, $0x0000007f
+DATA tc_bias<>+24(SB)/4, $0x0000007f
+DATA tc_bias<>+28(SB)/4, $0x0000007f
+GLOBL tc_bias<>(SB), RODATA|NOPTR, $32
+
+DATA tc_one<>+0(SB)/4, $0x3f800000
+DATA tc_one<>+4(SB)/4, $0x3f800000
+DATA tc_one<>+8(SB)/4, $0x3f800000
+DATA tc_one<>+12(SB)/4, $0x3f800000
+DATA tc_one<>+16(SB)/4, $0x3f800000
+DATA tc_one<>+20(SB)/4, $0x3f800000
+DATA tc_one<>+24(SB)/4, $0x3f800000
+DATA tc_one<>+28(SB)/4, $0x3f800000
+GLOBL tc_one<>(SB), RODATA|NOPTR, $32
+
+DATA tc_two<>+0(SB)/4, $0x40000000
+DATA tc_two<>+4(SB)/4, $0x40000000
+DATA tc_two<>+8(SB)/4, $0x40000000
+DATA tc_two<>+12(SB)/4, $0x40000000
+DATA tc_two<>+16(SB)/4, $0x40000000
+DATA tc_two<>+20(SB)/4, $0x40000000
+DATA tc_two<>+24(SB)/4, $0x40000000
+DATA tc_two<>+28(SB)/4, $0x40000000
+GLOBL tc_two<>(SB), RODATA|NOPTR, $32
+
+DATA tc_sign<>+0(SB)/4, $0x80000000
+DATA tc_sign<>+4(SB)/4, $0x80000000
+DATA tc_sign<>+8(SB)/4, $0x80000000
+DATA tc_sign<>+12(SB)/4, $0x80000000
+DATA tc_sign<>+16(SB)/4, $0x80000000
+DATA tc_sign<>+20(SB)/4, $0x80000000
+DATA tc_sign<>+24(SB)/4, $0x80000000
+DATA tc_sign<>+28(SB)/4, $0x80000000
+GLOBL tc_sign<>(SB), RODATA|NOPTR, $32
+
+DATA tc_abs<>+0(SB)/4, $0x7fffffff
+DATA tc_abs<>+4(SB)/4, $0x7fffffff
+DATA tc_abs<>+8(SB)/4, $0x7fffffff
+DATA tc_abs<>+12(SB)/4, $0x7fffffff
+DATA tc_abs<>+16(SB)/4, $0x7fffffff
+DATA tc_abs<>+20(SB)/4, $0x7fffffff
+DATA tc_abs<>+24(SB)/4, $0x7fffffff
+DATA tc_abs<>+28(SB)/4, $0x7fffffff
+GLOBL tc_abs<>(SB), RODATA|NOPTR, $32
+
+DATA tc_thr<>+0(SB)/4, $0x3f100000
+DATA tc_thr<>+4(SB)/4, $0x3f100000
+DATA tc_thr<>+8(SB)/4, $0x3f100000
+DATA tc_thr<>+12(SB)/4, $0x3f100000
+DATA tc_thr<>+16(SB)/4, $0x3f100000
+DATA tc_thr<>+20(SB)/4, $0x3f100000
+DATA tc_thr<>+24(SB)/4, $0x3f100000
+DATA tc_thr<>+28(SB)/4, $0x3f100000
+GLOBL tc_thr<>(SB), RODATA|NOPTR, $32
+
+DATA tc_t0<>+0(SB)/4, $0xbeaaaaa4
+DATA tc_t0<>+4(SB)/4, $0xbeaaaaa4
+DATA tc_t0<>+8(SB)/4, $0xbeaaaaa4
+DATA tc_t0<>+12(SB)/4, $0xbeaaaaa4
+DATA tc_t0<>+16(SB)/4, $0xbeaaaaa4
+DATA tc_t0<>+20(SB)/4, $0xbeaaaaa4
+DATA tc_t0<>+24(SB)/4, $0xbeaaaaa4
+DATA tc_t0<>+28(SB)/4, $0xbeaaaaa4
+GLOBL tc_t0<>(SB), RODATA|NOPTR, $32
+
+DATA tc_t1<>+0(SB)/4, $0x3e088639
+DATA tc_t1<>+4(SB)/4, $0x3e088639
+DATA tc_t1<>+8(SB)/4, $0x3e088639
+DATA tc_t1<>+12(SB)/4, $0x3e088639
+DATA tc_t1<>+16(SB)/4, $0x3e088639
+DATA tc_t1<>+20(SB)/4, $0x3e088639
+DATA tc_t1<>+24(SB)/4, $0x3e088639
+DATA tc_t1<>+28(SB)/4, $0x3e088639
+GLOBL tc_t1<>(SB), RODATA|NOPTR, $32
+
+DATA tc_t2<>+0(SB)/4, $0xbd5c84a4
+DATA tc_t2<>+4(SB)/4, $0xbd5c84a4
+DATA tc_t2<>+8(SB)/4, $0xbd5c84a4
+DATA tc_t2<>+12(SB)/4, $0xbd5c84a4
+DATA tc_t2<>+16(SB)/4, $0xbd5c84a4
+DATA tc_t2<>+20(SB)/4, $0xbd5c84a4
+DATA tc_t2<>+24(SB)/4, $0xbd5c84a4
+DATA tc_t2<>+28(SB)/4, $0xbd5c84a4
+GLOBL tc_t2<>(SB), RODATA|NOPTR, $32
+
+DATA tc_t3<>+0(SB)/4, $0x3cac17d9
+DATA tc_t3<>+4(SB)/4, $0x3cac17d9
+DATA tc_t3<>+8(SB)/4, $0x3cac17d9
+DATA tc_t3<>+12(SB)/4, $0x3cac17d9
+DATA tc_t3<>+16(SB)/4, $0x3cac17d9
+DATA tc_t3<>+20(SB)/4, $0x3cac17d9
+DATA tc_t3<>+24(SB)/4, $0x3cac17d9
+DATA tc_t3<>+28(SB)/4, $0x3cac17d9
+GLOBL tc_t3<>(SB), RODATA|NOPTR, $32
+
+DATA tc_t4<>+0(SB)/4, $0xbbca8011
+DATA tc_t4<>+4(SB)/4, $0xbbca8011
+DATA tc_t4<>+8(SB)/4, $0xbbca8011
+DATA tc_t4<>+12(SB)/4, $0xbbca8011
+DATA tc_t4<>+16(SB)/4, $0xbbca8011
+DATA tc_t4<>+20(SB)/4, $0xbbca8011
+DATA tc_t4<>+24(SB)/4, $0xbbca8011
+DATA tc_t4<>+28(SB)/4, $0xbbca8011
+GLOBL tc_t4<>(SB), RODATA|NOPTR, $32
+
+// EXP8 sets Y0 = Exp32(Y0) lane by lane, using Y1-Y3.
+#define EXP8 \
+	VMOVUPS tc_lo<>(SB), Y1     \
+	VMAXPS  Y0, Y1, Y0          \
+	VMOVUPS tc_hi<>(SB), Y1     \
+	VMINPS  Y0, Y1, Y0          \
+	VMULPS  tc_log2e<>(SB), Y0, Y1 \
+	VADDPS  tc_magic<>(SB), Y1, Y1 \
+	VSUBPS  tc_magic<>(SB), Y1, Y2 \
+	VPSUBD  tc_magic<>(SB), Y1, Y1 \
+	VMULPS  tc_c1<>(SB), Y2, Y3 \
+	VSUBPS  Y3, Y0, Y0          \
+	VMULPS  tc_c2<>(SB), Y2, Y3 \
+	VSUBPS  Y3, Y0, Y0          \
+	VMULPS  tc_p6<>(SB), Y0, Y2 \
+	VADDPS  tc_p5<>(SB), Y2, Y2 \
+	VMULPS  Y0, Y2, Y2          \
+	VADDPS  tc_p4<>(SB), Y2, Y2 \
+	VMULPS  Y0, Y2, Y2          \
+	VADDPS  tc_p3<>(SB), Y2, Y2 \
+	VMULPS  Y0, Y2, Y2          \
+	VADDPS  tc_p2<>(SB), Y2, Y2 \
+	VMULPS  Y0, Y0, Y3          \
+	VMULPS  Y3, Y2, Y2          \
+	VADDPS  Y0, Y2, Y2          \
+	VADDPS  tc_one<>(SB), Y2, Y2 \
+	VPSRAD  $1, Y1, Y3          \
+	VPSUBD  Y3, Y1, Y1          \
+	VPADDD  tc_bias<>(SB), Y3, Y3 \
+	VPADDD  tc_bias<>(SB), Y1, Y1 \
+	VPSLLD  $23, Y3, Y3         \
+	VPSLLD  $23, Y1, Y1         \
+	VMULPS  Y3, Y2, Y2          \
+	VMULPS  Y1, Y2, Y0
+
+// func expF32(dst, x *float32, shift float32, n int): dst[i] = Exp32(x[i] - shift), n a multiple of 8
+TEXT ·expF32(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	VBROADCASTSS shift+16(FP), Y15
+	MOVQ         n+24(FP), CX
+
+loop:
+	CMPQ    CX, $8
+	JL      done
+	VMOVUPS (SI), Y0
+	VSUBPS  Y15, Y0, Y0
+	EXP8
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func tanhF32(dst, x *float32, n int): dst[i] = Tanh32(x[i]), n a multiple of 8
+TEXT ·tanhF32(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+loop:
+	CMPQ    CX, $8
+	JL      done
+	VMOVUPS (SI), Y0
+	VANDPS  tc_abs<>(SB), Y0, Y5 // a = |x|
+	VXORPS  Y5, Y0, Y6           // x's sign bit
+
+	// Small |x|: a + (a·a²)·P(a²).
+	VMULPS Y5, Y5, Y7
+	VMULPS tc_t4<>(SB), Y7, Y8
+	VADDPS tc_t3<>(SB), Y8, Y8
+	VMULPS Y7, Y8, Y8
+	VADDPS tc_t2<>(SB), Y8, Y8
+	VMULPS Y7, Y8, Y8
+	VADDPS tc_t1<>(SB), Y8, Y8
+	VMULPS Y7, Y8, Y8
+	VADDPS tc_t0<>(SB), Y8, Y8
+	VMULPS Y7, Y5, Y9
+	VMULPS Y9, Y8, Y8
+	VADDPS Y5, Y8, Y8
+
+	// Otherwise 1 - 2/(e^{2a}+1).
+	VADDPS  Y5, Y5, Y0
+	EXP8
+	VADDPS  tc_one<>(SB), Y0, Y0
+	VMOVUPS tc_two<>(SB), Y1
+	VDIVPS  Y0, Y1, Y1
+	VMOVUPS tc_one<>(SB), Y0
+	VSUBPS  Y1, Y0, Y0
+
+	VCMPPS    $1, tc_thr<>(SB), Y5, Y2 // a < tanhSmall (false for NaN)
+	VBLENDVPS Y2, Y8, Y0, Y0
+	VORPS     Y6, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JMP       loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func sigmoidF32(dst, x *float32, n int): dst[i] = Sigmoid32(x[i]), n a multiple of 8
+TEXT ·sigmoidF32(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+loop:
+	CMPQ    CX, $8
+	JL      done
+	VMOVUPS (SI), Y5
+	VORPS   tc_sign<>(SB), Y5, Y0 // -|x|
+	EXP8
+	VADDPS  tc_one<>(SB), Y0, Y1  // d = e + 1
+	VSUBPS  tc_one<>(SB), Y1, Y4
+	VSUBPS  Y4, Y0, Y4            // dl = e - (d - 1)
+	VXORPS  Y2, Y2, Y2
+	VCMPPS  $1, Y2, Y5, Y2        // x < 0
+	VMOVUPS tc_one<>(SB), Y3
+
+	// q = e/d for negative x, 1/d otherwise; then q - q·dl·(1/d).
+	VBLENDVPS Y2, Y0, Y3, Y3
+	VDIVPS    Y1, Y3, Y0
+	VMOVUPS   tc_one<>(SB), Y3
+	VSUBPS    Y0, Y3, Y3
+	VBLENDVPS Y2, Y3, Y0, Y3
+	VMULPS    Y4, Y0, Y4
+	VMULPS    Y3, Y4, Y4
+	VSUBPS    Y4, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JMP       loop
+
+done:
+	VZEROUPPER
+	RET
