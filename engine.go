@@ -31,6 +31,7 @@ type Node struct {
 	sHas    bool
 
 	rule     scalarRule // closed-form one-element backward, if any
+	laneF32  bool       // with rule: the values are float32 (else float64)
 	released bool
 }
 
@@ -473,7 +474,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]
 		if (n.sHas || n.pending != nil) && want == nil && inLane(n, create) {
-			laneStep(ctx, n, leaves, id, retain)
+			laneStep(n, leaves, id, retain)
 			continue
 		}
 		if n.sHas { // a number from the lane, needed here as a tensor
@@ -805,7 +806,7 @@ func topoOrder(ws *walkScratch, roots []*Node, id uint64) []*Node {
 			if top.i < len(top.n.inputs) {
 				in := top.n.inputs[top.i]
 				top.i++
-				if in.node != nil && in.requiresGrad {
+				if in.node != nil { // a recorded result always requires a gradient
 					visit(in.node)
 				}
 				continue

@@ -53,7 +53,7 @@ func withRule(t *Tensor, r scalarRule) *Tensor {
 			return t
 		}
 	}
-	n.rule = r
+	n.rule, n.laneF32 = r, t.dtype == Float32
 	return t
 }
 
@@ -85,16 +85,35 @@ func scalarValue(t *Tensor) float64 {
 	return t.f64[t.offset]
 }
 
+// Which values each rule reads: the walk touches nothing else, since on a
+// large scalar graph every tensor it reads is a likely cache miss.
+const (
+	needX0 = 1 << iota
+	needX1
+	needY
+)
+
+var ruleNeeds = [...]uint8{
+	ruleAdd: 0, ruleSub: 0, ruleMul: needX0 | needX1, ruleDiv: needX1 | needY,
+	ruleNeg: 0, ruleExp: needY, ruleLog: needX0, ruleSqrt: needY, ruleSquare: needX0,
+	ruleTanh: needY, ruleSigmoid: needY, ruleReLU: needX0, ruleSin: needX0, ruleCos: needX0,
+}
+
 // laneGrads returns the gradients of n's inputs (at most two) for the
 // upstream gradient g, in n's dtype.
 func laneGrads(n *Node, g float64) (g0, g1 float64) {
-	var x0, x1 float64
-	x0 = scalarValue(n.inputs[0])
-	if len(n.inputs) > 1 {
+	var x0, x1, y float64
+	need := ruleNeeds[n.rule]
+	if need&needX0 != 0 {
+		x0 = scalarValue(n.inputs[0])
+	}
+	if need&needX1 != 0 {
 		x1 = scalarValue(n.inputs[1])
 	}
-	y := scalarValue(n.out)
-	if n.out.dtype == Float32 {
+	if need&needY != 0 {
+		y = scalarValue(n.out)
+	}
+	if n.laneF32 {
 		a, b := ruleGrads(n.rule, float32(g), float32(x0), float32(x1), float32(y))
 		return float64(a), float64(b)
 	}
@@ -162,8 +181,11 @@ func scalarTensor(t *Tensor, v float64) *Tensor {
 // laneStep runs node n of a walk as numbers: its gradient (pending tensor
 // and number summed), times its local gradients, added to its inputs'
 // pending numbers or their leaf sums.
-func laneStep(ctx *BackwardContext, n *Node, leaves *leafSums, id uint64, retain bool) {
-	dt := n.out.dtype
+func laneStep(n *Node, leaves *leafSums, id uint64, retain bool) {
+	dt := Float64
+	if n.laneF32 {
+		dt = Float32
+	}
 	var g float64
 	has := false
 	if n.pending != nil {
@@ -174,23 +196,24 @@ func laneStep(ctx *BackwardContext, n *Node, leaves *leafSums, id uint64, retain
 		g = addScalar(g, has, n.sgrad, dt)
 		n.sHas = false
 	}
-	ctx.n = n
 	g0, g1 := laneGrads(n, g)
+	// The lane runs only for Backward (no requested inputs), where an
+	// input needs a gradient exactly when it requires one, and a recorded
+	// input always does. The inputs' dtype is n's (withRule checked).
 	for j, in := range n.inputs {
-		if !ctx.NeedsGrad(j) {
-			continue
-		}
 		v := g0
 		if j == 1 {
 			v = g1
 		}
 		if m := in.node; m != nil {
 			if m.mark == id {
-				m.sgrad, m.sHas = addScalar(m.sgrad, m.sHas, v, in.dtype), true
+				m.sgrad, m.sHas = addScalar(m.sgrad, m.sHas, v, dt), true
 			}
 			continue
 		}
-		leaves.addScalar(in, v)
+		if in.requiresGrad {
+			leaves.addScalar(in, v)
+		}
 	}
 	if !retain {
 		n.release()
