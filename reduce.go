@@ -328,7 +328,43 @@ func laneSum(part []float64, o, nOut int) float64 {
 func sumWalk[T kernels.Float](w *planWalk, d, lo, hi int, x []T, mode sumMode, center, part, total []float64) {
 	const L = kernels.Lanes
 	nOut := len(total)
+	// Whole rows of a plain sum, each within one block, are summed four at
+	// a time (kernels.SumLanesRuns: every row's additions as if alone, the
+	// rows side by side), each finished as the loop below finishes it.
+	var bat rowBatch
+	flush := func() {
+		if bat.k == 0 {
+			return
+		}
+		var accs [len(bat.pin)][L]float64
+		kernels.SumLanesRuns(x, bat.pin[0], 1, bat.n, 0, bat.rs, accs[:bat.k])
+		for i := range bat.k {
+			pout := bat.pout[i]
+			if bat.n == sumBlock {
+				total[pout] += kernels.LaneSum(&accs[i])
+				continue
+			}
+			for l := range accs[i] {
+				part[l*nOut+pout] = accs[i][l]
+			}
+		}
+		bat.k = 0
+	}
+	defer flush()
 	w.each(d, lo, hi, func(pin, sin, pout, sout, r, n int) {
+		if w.innerRed && mode == sumPlain && sin == 1 && r == 0 && n >= rowBatchMin && n <= sumBlock && lanesZero(part, pout, nOut) {
+			if bat.k > 0 && (n != bat.n || pin-bat.pin[bat.k-1] < n || (bat.k > 1 && pin-bat.pin[bat.k-1] != bat.rs)) {
+				flush()
+			}
+			if bat.k == 1 {
+				bat.rs = pin - bat.pin[0]
+			}
+			bat.pin[bat.k], bat.pout[bat.k], bat.n = pin, pout, n
+			if bat.k++; bat.k == len(bat.pin) {
+				flush()
+			}
+			return
+		}
 		if w.innerRed {
 			var acc [L]float64
 			for l := range acc {
@@ -371,6 +407,27 @@ func sumWalk[T kernels.Float](w *planWalk, d, lo, hi int, x []T, mode sumMode, c
 			}
 		}
 	})
+}
+
+// rowBatch holds rows of a plain sum waiting to be summed side by side:
+// k rows of n inputs starting at pin[i], rs apart, for outputs pout[i].
+type rowBatch struct {
+	pin, pout [4]int
+	k, n, rs  int
+}
+
+// rowBatchMin is the shortest row worth batching (SumLanesRuns takes
+// shorter ones one at a time anyway).
+const rowBatchMin = 32
+
+// lanesZero reports whether output o's lanes in part hold nothing yet.
+func lanesZero(part []float64, o, nOut int) bool {
+	for l := range kernels.Lanes {
+		if part[l*nOut+o] != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // sumBlocksParallel is the sum of a single output over one strided axis of

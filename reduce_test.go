@@ -416,6 +416,33 @@ func BenchmarkSum(b *testing.B) {
 	}
 }
 
+// Row sums of contiguous rows run four rows side by side; the same rows
+// read with a stride take the row-at-a-time path. Same bits, whatever the
+// row count (batches of 4 and a rest) and length (full block or not).
+func TestRowSumsSideBySide(t *testing.T) {
+	for _, shape := range [][]int{{37, 700}, {8, 1024}, {5, 33}, {3, 31}, {2, 4, 100}} {
+		for _, dt := range []bp.DType{bp.Float32, bp.Float64} {
+			x := bp.NewRNG(5).NormalOf(dt, 1, 3, shape...)
+			nd := len(shape)
+			strided := x.Transpose(0, nd-1).Contiguous().Transpose(0, nd-1) // same values, inner stride > 1
+			for _, op := range []struct {
+				name string
+				f    func(*bp.Tensor) *bp.Tensor
+			}{
+				{"Sum", func(t *bp.Tensor) *bp.Tensor { return t.Sum(-1) }},
+				{"Mean", func(t *bp.Tensor) *bp.Tensor { return t.Mean(-1) }},
+			} {
+				a, b := op.f(x).Float64s(), op.f(strided).Float64s()
+				for i := range a {
+					if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+						t.Fatalf("%v %v %s: row %d is %v contiguous, %v strided", dt, shape, op.name, i, a[i], b[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // A long contiguous sum runs its blocks side by side (SumLanesRuns); the
 // same values read with a stride take the one-block-at-a-time path. Both
 // must give the same bits, with partial last blocks and without.
