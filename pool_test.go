@@ -120,7 +120,7 @@ func TestPoolReusesMemory(t *testing.T) {
 		t.Errorf("the pool allocated %d new buffers in steps after the first", got-fresh)
 	}
 	t.Logf("bytes per step: %d in a pool, %d on the heap", pooled, heap)
-	if pooled*5 > heap {
+	if pooled*5 > heap && !raceEnabled {
 		t.Errorf("a pooled step allocates %d bytes, a heap step %d: want less than a fifth", pooled, heap)
 	}
 }
