@@ -213,7 +213,7 @@ func TestMatMulTransposedNoCopy(t *testing.T) {
 		runtime.ReadMemStats(&ms)
 		best = min(best, ms.TotalAlloc-before)
 	}
-	if best >= copyBytes/2 {
+	if best >= copyBytes/2 && !raceEnabled { // under -race the GEMM's scratch pool forgets at random
 		t.Fatalf("multiplying a transposed [%d %d] view allocated %d bytes; a copy is %d", m, k, best, copyBytes)
 	}
 }
