@@ -478,6 +478,9 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			continue
 		}
 		if n.sHas { // a number from the lane, needed here as a tensor
+			if n.released {
+				panic(releasedMsg(n))
+			}
 			n.pending, n.owned = addGrad(n.pending, n.owned, scalarTensor(n.out, n.sgrad), create)
 			n.sHas = false
 		}

@@ -157,4 +157,13 @@ func TestScalarLaneRetainGraph(t *testing.T) {
 		t.Fatalf("two backward passes accumulated %v, want %v", got, 2*g1)
 	}
 	mustPanic(t, "second time", func() { y.Backward() })
+
+	// A second output through the part the first backward released: the
+	// same clear error, whether the lane or a tensor op reaches it.
+	a := bp.Float64.Scalar(0.4).SetRequiresGrad(true)
+	shared := a.Tanh()
+	z1, z2, z3 := shared.MulScalar(2), shared.Exp(), shared.Reshape(1).Sum()
+	z1.Backward()
+	mustPanic(t, "second time", func() { z2.Backward() })
+	mustPanic(t, "second time", func() { z3.Backward() })
 }
