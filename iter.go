@@ -270,7 +270,7 @@ func unaryKernelRec(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[fl
 
 func unaryKernelHdr(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64], withNode bool) *Tensor {
 	a.mustFloat(op)
-	out := allocHdr(poolOf(op, a), a.dtype, a.shape, false, withNode)
+	out := allocHdr(poolOf(op, a), a.dtype, a.shape, false, withNode, withNode && scalarSlabInput(a))
 	unaryInto(out, a, k32, k64)
 	return out
 }
@@ -337,7 +337,7 @@ func binaryKernelHdr(op string, a, b *Tensor, k32 binaryRun[float32], k64 binary
 		var buf [maxRunDims]int
 		shape = broadcastShapesInto(buf[:0], op, a.shape, b.shape)
 	}
-	out := allocHdr(poolOf(op, a, b), a.dtype, shape, false, withNode)
+	out := allocHdr(poolOf(op, a, b), a.dtype, shape, false, withNode, withNode && scalarSlabInput(a) && scalarSlabInput(b))
 	binaryInto(out, a, b, k32, k64)
 	return out
 }

@@ -235,15 +235,15 @@ func newIn(p *Pool, dt DType, shape []int) *Tensor { return allocIn(p, dt, shape
 func rawIn(p *Pool, dt DType, shape []int) *Tensor { return allocIn(p, dt, shape, false) }
 
 func allocIn(p *Pool, dt DType, shape []int, zero bool) *Tensor {
-	return allocHdr(p, dt, shape, zero, false)
+	return allocHdr(p, dt, shape, zero, false, false)
 }
 
 // allocHdr is allocIn with a spare node when withNode is set (see newHeader).
-func allocHdr(p *Pool, dt DType, shape []int, zero, withNode bool) *Tensor {
+func allocHdr(p *Pool, dt DType, shape []int, zero, withNode, slab bool) *Tensor {
 	n := numel(shape)
 	if p == nil || n <= 1 || !validShape(shape) {
 		// Scalars live in their header; empty also rejects bad shapes.
-		t := emptyHdr(dt, shape, withNode)
+		t := emptyHdr(dt, shape, withNode, slab)
 		if p != nil {
 			// Computed in p all the same: dead after Reset like the rest.
 			t.pool, t.owner, t.gen = p, p, p.gen.Load()

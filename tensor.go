@@ -47,6 +47,7 @@ type Tensor struct {
 	gradZero     bool // grad reads as zeros (ZeroGrad defers the fill)
 	gradInPlace  bool // a walk is writing grad in place (leafGradBuffer)
 	spareNode    bool // t is the head of a tensorNode whose node is unused yet
+	inSlab       bool // t lives in a scalarSlab
 }
 
 // tensorNode is an op result and its graph node in one allocation: an op
@@ -69,11 +70,12 @@ func newHeader(withNode bool) *Tensor {
 }
 
 // scalarSlab is a block of tensorNodes for the one-element results of
-// elementwise ops (whose inputs are one-element too): scalar graphs make
-// one such result per op, and taking them from a block saves most of the
-// cost of allocating each on its own. A block stays alive while any of its
-// entries is referenced; its entries hold only one-element tensors, and
-// their nodes let go of their inputs when backward releases them.
+// elementwise ops on scalars: scalar graphs make one such result per op,
+// and taking them from a block saves most of the cost of allocating each
+// on its own. A block stays alive while any of its entries is referenced,
+// so only results whose inputs are slab entries or leaves that hold their
+// own value go there (scalarSlabInput): a block then keeps nothing alive
+// but scalars, never a neighbour's activations.
 type scalarSlab struct {
 	next  atomic.Int32
 	nodes [64]tensorNode
@@ -88,7 +90,7 @@ func newScalarHeader() *Tensor {
 		if s != nil {
 			if i := int(s.next.Add(1)) - 1; i < len(s.nodes) {
 				tn := &s.nodes[i]
-				tn.t.spareNode = true
+				tn.t.spareNode, tn.t.inSlab = true, true
 				return &tn.t
 			}
 		}
@@ -96,10 +98,28 @@ func newScalarHeader() *Tensor {
 		ns.next.Store(1)
 		if curScalarSlab.CompareAndSwap(s, ns) {
 			tn := &ns.nodes[0]
-			tn.t.spareNode = true
+			tn.t.spareNode, tn.t.inSlab = true, true
 			return &tn.t
 		}
 	}
+}
+
+// scalarSlabInput reports whether t may feed a result taken from a scalar
+// slab: a slab entry itself, or a leaf whose one value is stored inline.
+func scalarSlabInput(t *Tensor) bool {
+	if t.inSlab {
+		return true
+	}
+	if t.node != nil {
+		return false
+	}
+	switch t.dtype {
+	case Float64:
+		return len(t.f64) == 1 && &t.f64[0] == &t.one[0]
+	case Float32:
+		return len(t.f32) == 1 && unsafe.Pointer(&t.f32[0]) == unsafe.Pointer(&t.one[0])
+	}
+	return false
 }
 
 // takeSpareNode returns t's spare node (nil if it has none) and forgets it,
@@ -136,10 +156,10 @@ func (t *Tensor) hooks() []Hook {
 }
 
 // empty allocates a contiguous tensor filled with zeros on the heap.
-func empty(dt DType, shape []int) *Tensor { return emptyHdr(dt, shape, false) }
+func empty(dt DType, shape []int) *Tensor { return emptyHdr(dt, shape, false, false) }
 
 // emptyHdr is empty with a spare node when withNode is set (see newHeader).
-func emptyHdr(dt DType, shape []int, withNode bool) *Tensor {
+func emptyHdr(dt DType, shape []int, withNode, slab bool) *Tensor {
 	if !validShape(shape) {
 		// A copy in the message, so that shape itself does not escape and
 		// callers can build it on their stack.
@@ -147,7 +167,7 @@ func emptyHdr(dt DType, shape []int, withNode bool) *Tensor {
 	}
 	n := numel(shape)
 	var t *Tensor
-	if withNode && n == 1 && dt != Int64 {
+	if slab && withNode && n == 1 && dt != Int64 {
 		t = newScalarHeader()
 	} else {
 		t = newHeader(withNode)
