@@ -104,8 +104,8 @@
 // Graphs of one-element tensors (the lecture's circuits, micrograd-style
 // models) are all overhead and no arithmetic, so they get two shortcuts:
 // the one-element results of elementwise ops on scalar leaves and on such
-// results are taken, with their nodes, from blocks of 64 (an allocation per
-// 64 ops rather than per op; a block holds nothing but scalars alive), and
+// results are taken, with their nodes, from blocks of 63 (an allocation per
+// 63 ops rather than per op; a block holds nothing but scalars alive), and
 // Backward carries the gradients of the common elementwise ops (add, sub,
 // mul, div, neg, exp, log, sqrt, square, tanh, sigmoid, relu, sin, cos) as
 // plain numbers, making a gradient tensor only where one is needed: at a

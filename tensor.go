@@ -78,7 +78,7 @@ func newHeader(withNode bool) *Tensor {
 // but scalars, never a neighbour's activations.
 type scalarSlab struct {
 	next  atomic.Int32
-	nodes [64]tensorNode
+	nodes [63]tensorNode // 63, not 64: with the counter the block fills a 24 KiB size class
 }
 
 var curScalarSlab atomic.Pointer[scalarSlab]
