@@ -204,9 +204,14 @@ func recordSaved(op string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw B
 	// the whole struct, which during a collection is a write barrier per
 	// pointer word.
 	n.op, n.backward, n.out = op, bw, out
-	if len(inputs) <= len(n.inbuf) {
-		n.inputs = n.inbuf[:copy(n.inbuf[:], inputs)]
-	} else {
+	switch len(inputs) { // element stores: copy would take the bulk write-barrier path
+	case 1:
+		n.inbuf[0] = inputs[0]
+		n.inputs = n.inbuf[:1]
+	case 2:
+		n.inbuf[0], n.inbuf[1] = inputs[0], inputs[1]
+		n.inputs = n.inbuf[:2]
+	default:
 		n.inputs = slices.Clone(inputs)
 	}
 	if len(saved) > 0 {
