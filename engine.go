@@ -425,8 +425,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			if out.Numel() != 1 {
 				panic(fmt.Sprintf("backprop: backward: output of shape %v is not a scalar; pass its upstream gradient", out.shape))
 			}
-			seed = rawIn(poolOf("Backward", out), out.dtype, out.shape)
-			seed.fill(1)
+			seed = scalarTensor(out, 1)
 		} else if !slices.Equal(seed.shape, out.shape) {
 			panic(fmt.Sprintf("backprop: backward: upstream gradient of shape %v for output of shape %v", seed.shape, out.shape))
 		}
