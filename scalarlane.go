@@ -57,15 +57,15 @@ func withRule(t *Tensor, r scalarRule) *Tensor {
 	return t
 }
 
-// inLane reports whether the walk may run n as numbers: it has a rule,
-// nothing needs to see its gradient as a tensor, and no graph is being
-// built.
-func inLane(n *Node, create bool) bool {
-	if n.rule == ruleNone || create || n.released {
+// inLane reports whether the walk runs n as numbers: a gradient reached it,
+// it has a rule, nothing needs to see its gradient as a tensor, and no
+// graph is being built nor inputs requested.
+func (w *walkState) inLane(n *Node) bool {
+	if n.rule == ruleNone || (!n.sHas && n.pending == nil) || w.create || w.want != nil {
 		return false
 	}
 	out := n.out
-	return !out.retainGrad && (out.extra == nil || len(out.extra.hooks) == 0)
+	return out != nil && !out.retainGrad && (out.extra == nil || len(out.extra.hooks) == 0)
 }
 
 func isOneElement(t *Tensor) bool {
@@ -181,7 +181,7 @@ func scalarTensor(t *Tensor, v float64) *Tensor {
 // laneStep runs node n of a walk as numbers: its gradient (pending tensor
 // and number summed), times its local gradients, added to its inputs'
 // pending numbers or their leaf sums.
-func laneStep(n *Node, leaves *leafSums, id uint64, retain bool) {
+func (w *walkState) laneStep(n *Node) {
 	dt := Float64
 	if n.laneF32 {
 		dt = Float32
@@ -206,16 +206,14 @@ func laneStep(n *Node, leaves *leafSums, id uint64, retain bool) {
 			v = g1
 		}
 		if m := in.node; m != nil {
-			if m.mark == id {
+			if m.mark == w.id {
 				m.sgrad, m.sHas = addScalar(m.sgrad, m.sHas, v, dt), true
 			}
 			continue
 		}
 		if in.requiresGrad {
-			leaves.addScalar(in, v)
+			w.leaves.addScalar(in, v)
 		}
 	}
-	if !retain {
-		n.release()
-	}
+	w.finish(n)
 }
