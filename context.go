@@ -40,6 +40,16 @@ func (c *BackwardContext) Input(i int) *Tensor { return c.wrap(c.n.inputs[i]) }
 // Output returns the op's result (ops such as exp and tanh reuse it).
 func (c *BackwardContext) Output() *Tensor { return c.wrap(c.n.out) }
 
+// InputValue returns the i-th input itself, not the detached copy Input
+// gives when no graph is built, for a backward that only reads its values
+// (F32, At, a kernel of its own) and records nothing: the fused twins of
+// the rules in the table of derivatives, or a custom op's fast path under
+// !CreateGraph(). An op applied to it would record; use Input for that.
+func (c *BackwardContext) InputValue(i int) *Tensor { return c.n.inputs[i] }
+
+// OutputValue is InputValue for the op's result.
+func (c *BackwardContext) OutputValue() *Tensor { return c.n.out }
+
 // Saved returns the i-th extra tensor the op saved with RecordSaved.
 func (c *BackwardContext) Saved(i int) *Tensor { return c.wrap(c.n.saved[i]) }
 

@@ -10,7 +10,8 @@ import (
 // gradients back through them. Everything that only makes it faster lives
 // elsewhere, behind the small calls below: scratch reuse and the
 // topological order (scratch.go), summing gradients and storing them in
-// leaves (accumulate.go), the scalar lane (scalarlane.go).
+// leaves (accumulate.go), the scalar lane (scalarlane.go) and the
+// table of derivatives with the rules' fused twins (derivatives.go).
 
 // Node is one recorded operation: what it was, the tensors it read, and the
 // function that turns the gradient of its output into gradients for those
@@ -24,7 +25,7 @@ type Node struct {
 	out      *Tensor // nil once released
 	backward BackwardFunc
 
-	nodeScratch // the walk's bookkeeping and the scalar lane's rule (scratch.go)
+	nodeScratch // the walk's bookkeeping and the op's table entry (scratch.go)
 }
 
 // BackwardFunc turns grad, the gradient of the loss with respect to an op's
@@ -185,7 +186,7 @@ func (w *walkState) upstream(n *Node) *Tensor {
 func (w *walkState) callBackward(n *Node, g *Tensor) []*Tensor {
 	c := &w.ctx
 	c.n = n
-	grads := n.backward(c, g)
+	grads := backwardOf(n, w.create)(c, g)
 	checkGrads(n, grads)
 	return grads
 }
@@ -217,7 +218,7 @@ func (w *walkState) inputGrad(n *Node, j int, grads []*Tensor) *Tensor {
 func (w *walkState) send(in, g *Tensor) {
 	if m := in.node; m != nil {
 		if m.mark == w.id { // below the outputs, so it runs later in this walk
-			m.pending, m.owned = addGrad(m.pending, m.owned, g, w.create)
+			m.pending, m.owned = sumGrad(m.pending, m.owned, g, w.create)
 		}
 		return
 	}

@@ -13,7 +13,8 @@ import (
 
 // nodeScratch is what a Node carries besides the graph: the state of the
 // walk in progress, valid while mark is that walk's id, and the scalar
-// lane's rule, set when the node is recorded (scalarlane.go).
+// op's entry in the table of derivatives, set when the node is recorded
+// (derivatives.go).
 type nodeScratch struct {
 	mark    uint64
 	pending *Tensor // gradient summed so far for out
@@ -23,8 +24,9 @@ type nodeScratch struct {
 	needed  bool // a requested input lies below (Gradients only)
 	sHas    bool
 
-	rule    scalarRule // closed-form one-element backward, if any
-	laneF32 bool       // with rule: the values are float32 (else float64)
+	rule    ruleID // the op's entry in the table of derivatives, if any
+	lane    bool   // the scalar lane may run n (fitsLane)
+	laneF32 bool   // with lane: the values are float32 (else float64)
 }
 
 // startScratch makes n's scratch that of walk id, if it is not yet.
@@ -145,7 +147,7 @@ func (w *walkState) seed(i int, out, seed *Tensor) {
 		panic(releasedMsg(n))
 	}
 	n.startScratch(w.id)
-	n.pending, n.owned = addGrad(n.pending, n.owned, seed, w.create)
+	n.pending, n.owned = sumGrad(n.pending, n.owned, seed, w.create)
 	w.roots = append(w.roots, n)
 }
 
