@@ -156,30 +156,33 @@ func (a *Tensor) RSubScalar(s float64) *Tensor { return scalarLike(a, s).Sub(a) 
 // base with a non-integer exponent gives NaN, as math.Pow does.
 func (a *Tensor) Pow(b *Tensor) *Tensor {
 	out := binaryMap("Pow", a, b, powT[float32], math.Pow)
-	return record("Pow", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		x, y := c.Input(0), c.Input(1)
-		var ga, gb *Tensor
-		if c.NeedsGrad(0) {
-			d := y.Mul(x.Pow(y.SubScalar(1)))
-			// b·a^(b-1) is 0·∞ at a = b = 0; PyTorch defines the derivative
-			// for a zero exponent as 0 everywhere.
-			if hasValue(y, 0) {
-				d = Where(y.Eq(scalarLike(y, 0)), scalarLike(d, 0), d)
-			}
-			ga = g.Mul(d)
+	return record("Pow", out, []*Tensor{a, b}, powGrad)
+}
+
+// powGrad: d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·log a.
+func powGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	x, y := c.Input(0), c.Input(1)
+	var ga, gb *Tensor
+	if c.NeedsGrad(0) {
+		d := y.Mul(x.Pow(y.SubScalar(1)))
+		// b·a^(b-1) is 0·∞ at a = b = 0; PyTorch defines the derivative
+		// for a zero exponent as 0 everywhere.
+		if hasValue(y, 0) {
+			d = Where(y.Eq(scalarLike(y, 0)), scalarLike(d, 0), d)
 		}
-		if c.NeedsGrad(1) {
-			gb = g.Mul(c.Output()).Mul(x.Log())
-			// At a = 0, out·log(a) is 0·(-∞) or 1·(-∞); PyTorch defines the
-			// exponent's derivative there as 0 when b >= 0.
-			if hasValue(x, 0) {
-				zeroBase := binaryMap("Pow", x, y, func(u, v float32) float32 { return b2f[float32](u == 0 && v >= 0) },
-					func(u, v float64) float64 { return b2f[float64](u == 0 && v >= 0) })
-				gb = Where(zeroBase, scalarLike(gb, 0), gb)
-			}
+		ga = g.Mul(d)
+	}
+	if c.NeedsGrad(1) {
+		gb = g.Mul(c.Output()).Mul(x.Log())
+		// At a = 0, out·log(a) is 0·(-∞) or 1·(-∞); PyTorch defines the
+		// exponent's derivative there as 0 when b >= 0.
+		if hasValue(x, 0) {
+			zeroBase := binaryMap("Pow", x, y, func(u, v float32) float32 { return b2f[float32](u == 0 && v >= 0) },
+				func(u, v float64) float64 { return b2f[float64](u == 0 && v >= 0) })
+			gb = Where(zeroBase, scalarLike(gb, 0), gb)
 		}
-		return c.two(ga, gb)
-	})
+	}
+	return c.two(ga, gb)
 }
 
 // PowScalar returns a raised to the constant power p elementwise. Integer
@@ -187,13 +190,18 @@ func (a *Tensor) Pow(b *Tensor) *Tensor {
 func (a *Tensor) PowScalar(p float64) *Tensor {
 	out := unaryMap("PowScalar", a, func(x float32) float32 { return float32(math.Pow(float64(x), p)) },
 		func(x float64) float64 { return math.Pow(x, p) })
-	return record("PowScalar", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("PowScalar", out, []*Tensor{a}, powScalarGrad(p))
+}
+
+// powScalarGrad: d(a^p)/da = p·a^(p-1).
+func powScalarGrad(p float64) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		if p == 0 {
 			// x^0 is constant; p·x^(p-1) would be 0·∞ at x = 0.
 			return c.one(zerosFor("PowScalar", g))
 		}
 		return c.one(g.Mul(c.Input(0).PowScalar(p - 1).MulScalar(p)))
-	})
+	}
 }
 
 // Exp returns e^a elementwise.
@@ -273,10 +281,12 @@ func init() {
 // Reciprocal returns 1/a elementwise.
 func (a *Tensor) Reciprocal() *Tensor {
 	out := unaryMap("Reciprocal", a, func(x float32) float32 { return 1 / x }, func(x float64) float64 { return 1 / x })
-	return record("Reciprocal", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		// d(1/x)/dx = -1/x² = -out².
-		return c.one(g.Mul(c.Output().Square()).Neg())
-	})
+	return record("Reciprocal", out, []*Tensor{a}, reciprocalGrad)
+}
+
+// reciprocalGrad: d(1/a)/da = -1/a² = -out².
+func reciprocalGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g.Mul(c.Output().Square()).Neg())
 }
 
 // ---- Trigonometric and smooth activations ----
@@ -368,22 +378,28 @@ func init() {
 // exact (erf) form, PyTorch's default, not the tanh approximation.
 func (a *Tensor) GELU() *Tensor {
 	out := unaryMap("GELU", a, geluT[float32], geluT[float64])
-	return record("GELU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g.Mul(geluGrad(c.Input(0))))
-	})
+	return record("GELU", out, []*Tensor{a}, geluGrad)
 }
 
-// geluGrad returns GELU'(x) = Φ(x) + x·φ(x) as one op, so a first-order
+// geluGrad: GELU'(a) = Φ(a) + a·φ(a), one op (geluDeriv).
+func geluGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g.Mul(geluDeriv(c.Input(0))))
+}
+
+// geluDeriv returns GELU'(x) = Φ(x) + x·φ(x) as one op, so a first-order
 // backward costs a single pass; its own derivative φ(x)·(2 - x²) is written
 // with ops, so higher orders still work.
-func geluGrad(x *Tensor) *Tensor {
+func geluDeriv(x *Tensor) *Tensor {
 	out := unaryMap("GELU", x, geluGradT[float32], geluGradT[float64])
-	return record("GELUGrad", out, []*Tensor{x}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		x := c.Input(0)
-		x2 := x.Square()
-		phi := x2.MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
-		return c.one(g.Mul(phi.Mul(x2.RSubScalar(2))))
-	})
+	return record("GELUGrad", out, []*Tensor{x}, geluDerivGrad)
+}
+
+// geluDerivGrad: GELU”(a) = φ(a)·(2 - a²).
+func geluDerivGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	x := c.Input(0)
+	x2 := x.Square()
+	phi := x2.MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
+	return c.one(g.Mul(phi.Mul(x2.RSubScalar(2))))
 }
 
 // ---- Piecewise ops ----
@@ -439,7 +455,12 @@ func (a *Tensor) LeakyReLU(slope float64) *Tensor {
 		}
 		return slope * x
 	})
-	return record("LeakyReLU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("LeakyReLU", out, []*Tensor{a}, leakyReLUGrad(slope, s32))
+}
+
+// leakyReLUGrad: the slope is 1 where a > 0, else slope.
+func leakyReLUGrad(slope float64, s32 float32) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{maskedGrad("LeakyReLUBackward", g, c.Input(0), func(g, x float32) float32 {
 			if x > 0 {
 				return g
@@ -451,24 +472,30 @@ func (a *Tensor) LeakyReLU(slope float64) *Tensor {
 			}
 			return slope * g
 		})}
-	})
+	}
 }
 
 // Abs returns |a| elementwise.
 func (a *Tensor) Abs() *Tensor {
 	out := unaryKernel("Abs", a, kernels.AbsRun[float32], kernels.AbsRun[float64])
-	return record("Abs", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(maskedGrad("AbsBackward", g, c.Input(0), absGradT[float32], absGradT[float64]))
-	})
+	return record("Abs", out, []*Tensor{a}, absGrad)
+}
+
+// absGrad: |a|' is the sign of a (0 at 0).
+func absGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(maskedGrad("AbsBackward", g, c.Input(0), absGradT[float32], absGradT[float64]))
 }
 
 // Sign returns -1, 0 or 1 by the sign of each element (0 for NaN, as
 // PyTorch does). Its gradient is 0 everywhere.
 func (a *Tensor) Sign() *Tensor {
 	out := unaryMap("Sign", a, signT[float32], signT[float64])
-	return record("Sign", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(zerosFor("Sign", g))
-	})
+	return record("Sign", out, []*Tensor{a}, signGrad)
+}
+
+// signGrad: sign is flat, so the gradient is 0.
+func signGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(zerosFor("Sign", g))
 }
 
 // Clamp limits a to [lo, hi] elementwise; pass math.Inf(-1) or math.Inf(1)
@@ -481,7 +508,12 @@ func (a *Tensor) Clamp(lo, hi float64) *Tensor {
 	lo32, hi32 := float32(lo), float32(hi)
 	out := unaryMap("Clamp", a, func(x float32) float32 { return clampT(x, lo32, hi32) },
 		func(x float64) float64 { return clampT(x, lo, hi) })
-	return record("Clamp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Clamp", out, []*Tensor{a}, clampGrad(lo, hi))
+}
+
+// clampGrad: 1 inside [lo, hi] (boundary included), else 0.
+func clampGrad(lo float64, hi float64) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{maskedGrad("ClampBackward", g, c.Input(0), func(g, x float32) float32 {
 			if float64(x) >= lo && float64(x) <= hi {
 				return g
@@ -493,7 +525,7 @@ func (a *Tensor) Clamp(lo, hi float64) *Tensor {
 			}
 			return 0
 		})}
-	})
+	}
 }
 
 // Maximum returns the elementwise maximum of a and b, broadcasting. NaN in
@@ -501,18 +533,24 @@ func (a *Tensor) Clamp(lo, hi float64) *Tensor {
 // torch.maximum does.
 func (a *Tensor) Maximum(b *Tensor) *Tensor {
 	out := binaryMap("Maximum", a, b, maxT[float32], maxT[float64])
-	return record("Maximum", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return extremumGrads(c, g, pickGreater[float32], pickGreater[float64])
-	})
+	return record("Maximum", out, []*Tensor{a, b}, maximumGrad)
+}
+
+// maximumGrad: g goes to the larger input, half to each on a tie.
+func maximumGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return extremumGrads(c, g, pickGreater[float32], pickGreater[float64])
 }
 
 // Minimum returns the elementwise minimum of a and b, broadcasting; see
 // Maximum for NaN and ties.
 func (a *Tensor) Minimum(b *Tensor) *Tensor {
 	out := binaryMap("Minimum", a, b, minT[float32], minT[float64])
-	return record("Minimum", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return extremumGrads(c, g, pickLess[float32], pickLess[float64])
-	})
+	return record("Minimum", out, []*Tensor{a, b}, minimumGrad)
+}
+
+// minimumGrad: g goes to the smaller input, half to each on a tie.
+func minimumGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return extremumGrads(c, g, pickLess[float32], pickLess[float64])
 }
 
 // extremumGrads routes g to whichever of the two inputs was picked, w(x, y)
@@ -568,18 +606,21 @@ func Where(cond, a, b *Tensor) *Tensor {
 		out.noGrad = true
 		return out
 	}
-	return recordSaved("Where", out, []*Tensor{a, b}, []*Tensor{cond}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		cd := c.Saved(0)
-		zero := scalarLike(g, 0)
-		var ga, gb *Tensor
-		if c.NeedsGrad(0) {
-			ga = Where(cd, g, zero)
-		}
-		if c.NeedsGrad(1) {
-			gb = Where(cd, zero, g)
-		}
-		return c.two(ga, gb)
-	})
+	return recordSaved("Where", out, []*Tensor{a, b}, []*Tensor{cond}, whereGrad)
+}
+
+// whereGrad: g goes to whichever input cond chose.
+func whereGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	cd := c.Saved(0)
+	zero := scalarLike(g, 0)
+	var ga, gb *Tensor
+	if c.NeedsGrad(0) {
+		ga = Where(cd, g, zero)
+	}
+	if c.NeedsGrad(1) {
+		gb = Where(cd, zero, g)
+	}
+	return c.two(ga, gb)
 }
 
 func whereRun[T kernels.Float](dst []T, cond *Tensor, pc, sc int, a []T, pa, sa int, b []T, pb, sb int) {
