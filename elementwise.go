@@ -394,7 +394,7 @@ func geluDeriv(x *Tensor) *Tensor {
 	return record("GELUGrad", out, []*Tensor{x}, geluDerivGrad)
 }
 
-// geluDerivGrad: GELU”(a) = φ(a)·(2 - a²).
+// geluDerivGrad: the second derivative of GELU is φ(a)·(2 - a²).
 func geluDerivGrad(c *BackwardContext, g *Tensor) []*Tensor {
 	x := c.Input(0)
 	x2 := x.Square()

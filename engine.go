@@ -187,14 +187,14 @@ func (w *walkState) callBackward(n *Node, g *Tensor) []*Tensor {
 	c := &w.ctx
 	c.n = n
 	grads := backwardOf(n, w.create)(c, g)
-	checkGrads(n, grads)
+	checkGrads(c, n, g, grads)
 	return grads
 }
 
-// checkGrads runs after each node's backward, on the gradients it
-// returned (one per input, nil where none): the place for checks of every
-// op's backward result.
-func checkGrads(n *Node, grads []*Tensor) {}
+// checkGrads runs after each node's backward, with the upstream gradient g
+// and the gradients it returned (one per input, nil where none): the place
+// for checks of every op's backward result.
+func checkGrads(c *BackwardContext, n *Node, g *Tensor, grads []*Tensor) {}
 
 // inputGrad returns the gradient grads gives input j of n, summed down to
 // the input's shape, or nil when there is none or it needs none.

@@ -226,48 +226,6 @@ func poolOf(op string, in ...*Tensor) *Pool {
 	return p
 }
 
-// newIn returns a contiguous tensor of zeros of dtype dt and the given
-// shape, its storage from p (the heap when p is nil), marked with p.
-func newIn(p *Pool, dt DType, shape []int) *Tensor { return allocIn(p, dt, shape, true) }
-
-// rawIn is newIn for a result whose every element the caller writes: storage
-// reused from the pool is not zeroed first.
-func rawIn(p *Pool, dt DType, shape []int) *Tensor { return allocIn(p, dt, shape, false) }
-
-func allocIn(p *Pool, dt DType, shape []int, zero bool) *Tensor {
-	return allocHdr(p, dt, shape, zero, false, false)
-}
-
-// allocHdr is allocIn with a spare node when withNode is set (see newHeader).
-func allocHdr(p *Pool, dt DType, shape []int, zero, withNode, slab bool) *Tensor {
-	n := numel(shape)
-	if p == nil || n <= 1 || !validShape(shape) {
-		// Scalars live in their header; empty also rejects bad shapes.
-		t := emptyHdr(dt, shape, withNode, slab)
-		if p != nil {
-			// Computed in p all the same: dead after Reset like the rest.
-			t.pool, t.owner, t.gen = p, p, p.gen.Load()
-		}
-		return t
-	}
-	t := newHeader(withNode)
-	t.dtype, t.pool = dt, p
-	t.setContiguous(shape)
-	switch dt {
-	case Float32:
-		t.f32 = take(p, &p.f32, n, zero, 4)
-	case Float64:
-		t.f64 = take(p, &p.f64, n, zero, 8)
-	case Int64:
-		t.i64 = take(p, &p.i64, n, zero, 8)
-	default:
-		panic(fmt.Sprintf("backprop: unknown dtype %v", dt))
-	}
-	t.owner = p
-	t.gen = p.gen.Load()
-	return t
-}
-
 // int32sLike returns n int32s (not zeroed) that live as long as t's
 // storage: from the pool t was computed in, as float32 storage of the same
 // size (neither holds pointers), or from the heap. Max pooling keeps its
