@@ -2,7 +2,7 @@
 
 package kernels
 
-// The AVX2 2x2, stride 2 max pool of pool_amd64.s, for float32 planes.
+// The AVX2 2x2, stride 2 max pool of maxpool_amd64.s, for float32 planes.
 
 //go:noescape
 func maxPool2x2F32(x, y *float32, idx *int32, w, oh, ow int)
