@@ -9,6 +9,17 @@ import (
 	"unsafe"
 )
 
+// The memory arena (Pool), for storage only: max and average pooling are
+// in pooling.go, the kernels' worker goroutines in internal/kernels.
+//
+// What a pooled step still allocates on the heap is small and fixed: the
+// Tensor headers and graph nodes of the step (a tensor of up to four axes
+// is one allocation, its shape inside it, and an op that will record gets
+// its node in the same allocation; see alloc.go), the closures of ops whose
+// backward captures arguments, and the worker goroutines of parallel
+// kernels. Scratch space (a reduction's partial sums, GEMM packing, the
+// engine's walk) is reused across calls. BenchmarkMLPStep measures it.
+
 // Pool is an arena for the storage of tensors computed in a training step
 // (or any repeated computation), so that a steady-state step allocates
 // almost nothing on the Go heap.
@@ -190,9 +201,12 @@ func (t *Tensor) InPool(p *Pool) *Tensor {
 	v := t.view(t.shape, t.strides, t.offset)
 	v.noGrad = t.noGrad
 	v.pool = p
-	return record("InPool", v, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g)
-	})
+	return record("InPool", v, []*Tensor{t}, inPoolGrad)
+}
+
+// inPoolGrad is the derivative of InPool.
+func inPoolGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g)
 }
 
 // Pool returns the pool t is marked with (see InPool), or nil.

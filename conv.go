@@ -104,18 +104,28 @@ func conv2d(x, w, b *Tensor, geo convGeom) *Tensor {
 		kernels.ConvForward(geo, xc.f64[xc.offset:], wc.f64[wc.offset:], bias, y.f64)
 	}
 	if b == nil {
-		return record("Conv2d", y, []*Tensor{x, w}, func(c *BackwardContext, g *Tensor) []*Tensor {
-			var gx, gw *Tensor
-			if c.NeedsGrad(0) {
-				gx = convInput(g, c.Input(1), geo)
-			}
-			if c.NeedsGrad(1) {
-				gw, _ = convWeight(c.Input(0), g, geo, false)
-			}
-			return c.two(gx, gw)
-		})
+		return record("Conv2d", y, []*Tensor{x, w}, conv2dGrad(geo))
 	}
-	return record("Conv2dBias", y, []*Tensor{x, w, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Conv2dBias", y, []*Tensor{x, w, b}, conv2dBiasGrad(geo))
+}
+
+// conv2dGrad is the derivative of Conv2d.
+func conv2dGrad(geo convGeom) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
+		var gx, gw *Tensor
+		if c.NeedsGrad(0) {
+			gx = convInput(g, c.Input(1), geo)
+		}
+		if c.NeedsGrad(1) {
+			gw, _ = convWeight(c.Input(0), g, geo, false)
+		}
+		return c.two(gx, gw)
+	}
+}
+
+// conv2dBiasGrad is the derivative of Conv2dBias.
+func conv2dBiasGrad(geo convGeom) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		var gx, gw, gb *Tensor
 		if c.NeedsGrad(0) {
 			gx = convInput(g, c.Input(1), geo)
@@ -127,7 +137,7 @@ func conv2d(x, w, b *Tensor, geo convGeom) *Tensor {
 			gb = convBiasGrad(g, geo)
 		}
 		return []*Tensor{gx, gw, gb}
-	})
+	}
 }
 
 // convBiasGrad is the gradient of a convolution's bias: g [N, O, OH, OW]
@@ -146,9 +156,14 @@ func convBiasGrad(g *Tensor, geo convGeom) *Tensor {
 // recordBiasGrad records gb as the bias gradient computed from g.
 func recordBiasGrad(gb, g *Tensor) *Tensor {
 	shape := g.shape
-	return record("Conv2dBackwardBias", gb, []*Tensor{g}, func(c *BackwardContext, h *Tensor) []*Tensor {
+	return record("Conv2dBackwardBias", gb, []*Tensor{g}, conv2dBackwardBiasGrad(shape))
+}
+
+// conv2dBackwardBiasGrad is the derivative of Conv2dBackwardBias.
+func conv2dBackwardBiasGrad(shape []int) BackwardFunc {
+	return func(c *BackwardContext, h *Tensor) []*Tensor {
 		return c.one(h.Reshape(1, -1, 1, 1).Expand(shape...))
-	})
+	}
 }
 
 // convInput is the gradient of a convolution with respect to its input:
@@ -161,7 +176,12 @@ func convInput(g, w *Tensor, geo convGeom) *Tensor {
 	} else {
 		kernels.ConvBackwardInput(geo, gc.f64[gc.offset:], wc.f64[wc.offset:], gx.f64)
 	}
-	return record("Conv2dBackwardInput", gx, []*Tensor{g, w}, func(c *BackwardContext, h *Tensor) []*Tensor {
+	return record("Conv2dBackwardInput", gx, []*Tensor{g, w}, conv2dBackwardInputGrad(geo))
+}
+
+// conv2dBackwardInputGrad is the derivative of Conv2dBackwardInput.
+func conv2dBackwardInputGrad(geo convGeom) BackwardFunc {
+	return func(c *BackwardContext, h *Tensor) []*Tensor {
 		// <h, convInput(g, w)> = <conv2d(h, w), g> = <w, convWeight(h, g)>
 		var dg, dw *Tensor
 		if c.NeedsGrad(0) {
@@ -171,7 +191,7 @@ func convInput(g, w *Tensor, geo convGeom) *Tensor {
 			dw, _ = convWeight(h, c.Input(0), geo, false)
 		}
 		return c.two(dg, dw)
-	})
+	}
 }
 
 // convWeight is the gradient of a convolution with respect to its weight,
@@ -197,7 +217,16 @@ func convWeight(x, g *Tensor, geo convGeom, withBias bool) (gw, gb *Tensor) {
 		}
 		kernels.ConvBackwardWeight(geo, xc.f64[xc.offset:], gc.f64[gc.offset:], gw.f64, b)
 	}
-	gw = record("Conv2dBackwardWeight", gw, []*Tensor{x, g}, func(c *BackwardContext, k *Tensor) []*Tensor {
+	gw = record("Conv2dBackwardWeight", gw, []*Tensor{x, g}, conv2dBackwardWeightGrad(geo))
+	if gb != nil {
+		gb = recordBiasGrad(gb, g)
+	}
+	return gw, gb
+}
+
+// conv2dBackwardWeightGrad is the derivative of Conv2dBackwardWeight.
+func conv2dBackwardWeightGrad(geo convGeom) BackwardFunc {
+	return func(c *BackwardContext, k *Tensor) []*Tensor {
 		// <k, convWeight(x, g)> = <conv2d(x, k), g> = <x, convInput(g, k)>
 		var dx, dg *Tensor
 		if c.NeedsGrad(0) {
@@ -207,9 +236,5 @@ func convWeight(x, g *Tensor, geo convGeom, withBias bool) (gw, gb *Tensor) {
 			dg = conv2d(c.Input(0), k, nil, geo)
 		}
 		return c.two(dx, dg)
-	})
-	if gb != nil {
-		gb = recordBiasGrad(gb, g)
 	}
-	return gw, gb
 }

@@ -218,7 +218,7 @@ func (w *walkState) inputGrad(n *Node, j int, grads []*Tensor) *Tensor {
 func (w *walkState) send(in, g *Tensor) {
 	if m := in.node; m != nil {
 		if m.mark == w.id { // below the outputs, so it runs later in this walk
-			m.pending, m.owned = sumGrad(m.pending, m.owned, g, w.create)
+			m.pending, m.owned = sumAtFork(m.pending, m.owned, g, w.create)
 		}
 		return
 	}

@@ -64,10 +64,15 @@ func (a *Tensor) MaxPool2d(opt Pool2dOptions) *Tensor {
 		kernels.MaxPool2d(geo, xc.f64[xc.offset:], y.f64, idx)
 	}
 	inShape := a.shape
-	return record("MaxPool2d", y, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("MaxPool2d", y, []*Tensor{a}, maxPool2dGrad(idx, geo, inShape))
+}
+
+// maxPool2dGrad is the derivative of MaxPool2d.
+func maxPool2dGrad(idx []int32, geo convGeom, inShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		c.OutputValue().checkLive("MaxPool2d backward") // idx lives in the output's pool
 		return c.one(maxPoolScatter(g, idx, geo, inShape))
-	})
+	}
 }
 
 // maxPoolScatter sends g [N, C, OH, OW] back to the winning positions idx of
@@ -81,9 +86,14 @@ func maxPoolScatter(g *Tensor, idx []int32, geo convGeom, inShape []int) *Tensor
 		kernels.PoolScatter(geo, gc.f64[gc.offset:], idx, gx.f64)
 	}
 	outShape := g.shape
-	return record("MaxPool2dBackward", gx, []*Tensor{g}, func(c *BackwardContext, h *Tensor) []*Tensor {
+	return record("MaxPool2dBackward", gx, []*Tensor{g}, maxPool2dBackwardGrad(idx, geo, outShape))
+}
+
+// maxPool2dBackwardGrad is the derivative of MaxPool2dBackward.
+func maxPool2dBackwardGrad(idx []int32, geo convGeom, outShape []int) BackwardFunc {
+	return func(c *BackwardContext, h *Tensor) []*Tensor {
 		return c.one(maxPoolGather(h, idx, geo, outShape))
-	})
+	}
 }
 
 // maxPoolGather picks the values of x [N, C, H, W] at a max pool's winning
@@ -98,9 +108,14 @@ func maxPoolGather(x *Tensor, idx []int32, geo convGeom, outShape []int) *Tensor
 		kernels.PoolGather(geo, xc.f64[xc.offset:], idx, y.f64)
 	}
 	inShape := x.shape
-	return record("MaxPool2dGather", y, []*Tensor{x}, func(c *BackwardContext, h *Tensor) []*Tensor {
+	return record("MaxPool2dGather", y, []*Tensor{x}, maxPool2dGatherGrad(idx, geo, inShape))
+}
+
+// maxPool2dGatherGrad is the derivative of MaxPool2dGather.
+func maxPool2dGatherGrad(idx []int32, geo convGeom, inShape []int) BackwardFunc {
+	return func(c *BackwardContext, h *Tensor) []*Tensor {
 		return c.one(maxPoolScatter(h, idx, geo, inShape))
-	})
+	}
 }
 
 // AvgPool2d averages each window of x [N, C, H, W] as

@@ -84,9 +84,14 @@ func (a *Tensor) sum(axes []int, keep bool) *Tensor {
 		return out
 	}
 	inShape, ks := a.shape, keepShape(a.shape, ax)
-	return record("Sum", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Sum", out, []*Tensor{a}, sumGrad(ks, inShape))
+}
+
+// sumGrad is the derivative of Sum.
+func sumGrad(ks []int, inShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.Reshape(ks...).Expand(inShape...))
-	})
+	}
 }
 
 // keepShape is shape with the given (normalized) axes set to 1.
@@ -137,9 +142,14 @@ func (a *Tensor) mean(axes []int, keep bool) *Tensor {
 		return out
 	}
 	inShape, ks := a.shape, keepShape(a.shape, ax)
-	return record("Mean", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Mean", out, []*Tensor{a}, meanGrad(ks, nf, inShape))
+}
+
+// meanGrad is the derivative of Mean.
+func meanGrad(ks []int, nf float64, inShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.Reshape(ks...).DivScalar(nf).Expand(inShape...))
-	})
+	}
 }
 
 // Var is the unbiased variance over axes (all when none), dropping them:
@@ -175,14 +185,19 @@ func (a *Tensor) VarWith(correction int, keepdim bool, axes ...int) *Tensor {
 	putF64(mean)
 	putF64(v)
 	ks := p.keep
-	return record("Var", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Var", out, []*Tensor{a}, varGrad(ax, ks, div))
+}
+
+// varGrad is the derivative of Var.
+func varGrad(ax []int, ks []int, div float64) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		// d/dx Σ(x-m)²/div = 2(x-m)/div: the mean's own derivative drops
 		// out because the deviations sum to zero. Written with the mean as
 		// an op, so that the second derivative keeps that term.
 		x := c.Input(0)
 		dev := x.Sub(x.MeanKeep(ax...))
 		return c.one(g.Reshape(ks...).MulScalar(2 / div).Mul(dev))
-	})
+	}
 }
 
 // Max is the largest value over axes (all when none), dropping them
@@ -327,9 +342,14 @@ func (a *Tensor) logSumExp(axes []int, keep bool) *Tensor {
 	valuesInto(out, v)
 	putF64(v)
 	ks := p.keep
-	return record("LogSumExp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("LogSumExp", out, []*Tensor{a}, logSumExpGrad(ks, ax))
+}
+
+// logSumExpGrad is the derivative of LogSumExp.
+func logSumExpGrad(ks []int, ax []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.Reshape(ks...).Mul(softmaxAxes(c.Input(0), ax)))
-	})
+	}
 }
 
 // mapKeep returns f(x, c) elementwise over a, where c is a float64 per

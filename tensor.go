@@ -343,9 +343,12 @@ func (t *Tensor) Clone() *Tensor {
 	out := rawIn(poolOf("Clone", t), t.dtype, t.shape)
 	src := t.contiguousData()
 	out.copyFrom(src)
-	return record("Clone", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g)
-	})
+	return record("Clone", out, []*Tensor{t}, cloneGrad)
+}
+
+// cloneGrad is the derivative of Clone.
+func cloneGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g)
 }
 
 // copyFrom copies a contiguous src of the same dtype and numel into t.
@@ -381,9 +384,14 @@ func (t *Tensor) To(dt DType) *Tensor {
 		return out
 	}
 	from := t.dtype
-	return record("To", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("To", out, []*Tensor{t}, toGrad(from))
+}
+
+// toGrad is the derivative of To.
+func toGrad(from DType) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.To(from))
-	})
+	}
 }
 
 // CopyFrom overwrites t's values with src's (same shape, converting dtype)
