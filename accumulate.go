@@ -129,9 +129,7 @@ func outOfPool(t *Tensor) *Tensor {
 	}
 	out := empty(t.dtype, t.shape)
 	out.copyFrom(t.contiguousData())
-	return record("Clone", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g)
-	})
+	return record("Clone", out, []*Tensor{t}, identityGrad)
 }
 
 // leafGradBuffer returns the gradient buffer of input i when the op may

@@ -201,12 +201,7 @@ func (t *Tensor) InPool(p *Pool) *Tensor {
 	v := t.view(t.shape, t.strides, t.offset)
 	v.noGrad = t.noGrad
 	v.pool = p
-	return record("InPool", v, []*Tensor{t}, inPoolGrad)
-}
-
-// inPoolGrad is the derivative of InPool.
-func inPoolGrad(c *BackwardContext, g *Tensor) []*Tensor {
-	return c.one(g)
+	return record("InPool", v, []*Tensor{t}, identityGrad)
 }
 
 // Pool returns the pool t is marked with (see InPool), or nil.

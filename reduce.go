@@ -226,10 +226,16 @@ func (a *Tensor) extremum(op string, isMax bool, axes []int, keep bool) *Tensor 
 		out = withShape(out, dropShape(a.shape, ax))
 	}
 	ks := p.keep
-	return record(op, out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{a}, extremumGrad(ks, ax))
+}
+
+// extremumGrad is the derivative of Max and Min: g shared among the inputs
+// that equal their output.
+func extremumGrad(ks []int, ax []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		w := extremumWeights(c.Input(0).Detach(), c.Output().Detach().Reshape(ks...), ax)
 		return c.one(g.Reshape(ks...).Mul(w))
-	})
+	}
 }
 
 // extremumWeights is where the gradient of a max or min goes: 1/k at each

@@ -163,9 +163,15 @@ func (t *Tensor) permute(op string, axes []int) *Tensor {
 		return t
 	}
 	out := t.view(shape, strides, t.offset)
-	return record(op, out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{t}, permuteGrad(inv))
+}
+
+// permuteGrad is the derivative of the axis permutations (Permute,
+// Transpose): the inverse permutation.
+func permuteGrad(inv []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Permute(inv...)}
-	})
+	}
 }
 
 // reshapeOnes views t with shape, which differs from t's shape only by axes
@@ -201,9 +207,15 @@ func (t *Tensor) reshapeOnes(op, inverse string, shape []int) *Tensor {
 	}
 	out := t.view(shape, strides, t.offset)
 	inShape := t.shape
-	return record(op, out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{t}, reshapeOnesGrad(inverse, op, inShape))
+}
+
+// reshapeOnesGrad is the derivative of Squeeze and Unsqueeze: the inverse
+// reshape.
+func reshapeOnesGrad(inverse string, op string, inShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.reshapeOnes(inverse, op, inShape)}
-	})
+	}
 }
 
 // Squeeze returns a view of t without the given axes of length 1, or
@@ -330,9 +342,15 @@ func (t *Tensor) sliceView(op string, a, start, length, step int) *Tensor {
 	}
 	out := t.view(shape, strides, off)
 	inShape := t.shape
-	return record(op, out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{t}, sliceViewGrad(inShape, a, start, step))
+}
+
+// sliceViewGrad is the derivative of the slicing views: g scattered back
+// into zeros of the input's shape.
+func sliceViewGrad(inShape []int, a int, start int, step int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{sliceScatter(g, inShape, a, start, step)}
-	})
+	}
 }
 
 // sliceScatter returns zeros of shape inShape with g written into elements

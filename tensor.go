@@ -343,11 +343,12 @@ func (t *Tensor) Clone() *Tensor {
 	out := rawIn(poolOf("Clone", t), t.dtype, t.shape)
 	src := t.contiguousData()
 	out.copyFrom(src)
-	return record("Clone", out, []*Tensor{t}, cloneGrad)
+	return record("Clone", out, []*Tensor{t}, identityGrad)
 }
 
-// cloneGrad is the derivative of Clone.
-func cloneGrad(c *BackwardContext, g *Tensor) []*Tensor {
+// identityGrad is the derivative of an identity (Clone, InPool, an alias):
+// the gradient passes as it is.
+func identityGrad(c *BackwardContext, g *Tensor) []*Tensor {
 	return c.one(g)
 }
 
