@@ -14,7 +14,6 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
-	"github.com/gobackprop/backprop/internal/kernels"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
 )
@@ -104,10 +103,10 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 
 	if f.threads > 0 {
 		prev := runtime.GOMAXPROCS(f.threads)
-		kernels.SetThreads(f.threads)
+		bp.SetThreads(f.threads)
 		defer func() {
 			runtime.GOMAXPROCS(prev)
-			kernels.SetThreads(0)
+			bp.SetThreads(0)
 		}()
 	}
 	testSet, err := train.LoadTestData(dataName, f.dataDir)
