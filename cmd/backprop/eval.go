@@ -127,7 +127,10 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 		return fmt.Errorf("--model %s: the weights do not fit a %s for %s data: %s", f.file, name, dataName, firstErrors(err, 3))
 	}
 	nn.Eval(model)
-	loss, _ := nn.LossFor(name)
+	loss, err := nn.LossFor(name)
+	if err != nil {
+		return fmt.Errorf("--model %s: %w", f.file, err)
+	}
 	r := train.Evaluate(model, loss, testSet, testSet.Classes())
 
 	w := cmd.OutOrStdout()
