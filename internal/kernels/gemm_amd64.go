@@ -28,74 +28,27 @@ import (
 //		}
 //	}
 //
-// The fused roundings make its bits differ from tile2x3's, so gemm_test.go
+// asmref_test.go checks it against this loop bit for bit. The fused
+// roundings make its bits differ from tile2x3's, which is why gemm_test.go
 // holds every kernel family to naiveGemm within a rounding tolerance.
 //
 //go:noescape
 func gemmAVX2F32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
-// gemmAVX2F64 computes one 6 x 8 tile of C = alpha*A*B + beta*C from packed
-// slivers (the tile contract of gemm_tile.go), kc >= 1, accumulating with
-// fused multiply-adds in float64:
-//
-//	for i := range 6 {
-//		for j := range 8 {
-//			var s float64
-//			for p := range kc { s = fma(a[p*6+i], b[p*8+j], s) } // one rounding each
-//			if beta == 0 { // either sign: C is not read
-//				c[i*ldc+j] = alpha * s
-//			} else {
-//				c[i*ldc+j] = fma(beta, c[i*ldc+j], alpha*s)
-//			}
-//		}
-//	}
-//
-// The fused roundings make its bits differ from tile2x3's, so gemm_test.go
-// holds every kernel family to naiveGemm within a rounding tolerance.
+// gemmAVX2F64 is gemmAVX2F32's loop for a 6 x 8 tile of float64
+// (a[p*6+i], b[p*8+j]).
 //
 //go:noescape
 func gemmAVX2F64(kc int, a, b, c *float64, ldc int, alpha, beta float64)
 
-// gemmAVX512F32 computes one 12 x 32 tile of C = alpha*A*B + beta*C from packed
-// slivers (the tile contract of gemm_tile.go), kc >= 1, accumulating with
-// fused multiply-adds in float32:
-//
-//	for i := range 12 {
-//		for j := range 32 {
-//			var s float32
-//			for p := range kc { s = fma(a[p*12+i], b[p*32+j], s) } // one rounding each
-//			if beta == 0 { // either sign: C is not read
-//				c[i*ldc+j] = alpha * s
-//			} else {
-//				c[i*ldc+j] = fma(beta, c[i*ldc+j], alpha*s)
-//			}
-//		}
-//	}
-//
-// The fused roundings make its bits differ from tile2x3's, so gemm_test.go
-// holds every kernel family to naiveGemm within a rounding tolerance.
+// gemmAVX512F32 is gemmAVX2F32's loop for a 12 x 32 tile of float32
+// (a[p*12+i], b[p*32+j]).
 //
 //go:noescape
 func gemmAVX512F32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
-// gemmAVX512F64 computes one 12 x 16 tile of C = alpha*A*B + beta*C from packed
-// slivers (the tile contract of gemm_tile.go), kc >= 1, accumulating with
-// fused multiply-adds in float64:
-//
-//	for i := range 12 {
-//		for j := range 16 {
-//			var s float64
-//			for p := range kc { s = fma(a[p*12+i], b[p*16+j], s) } // one rounding each
-//			if beta == 0 { // either sign: C is not read
-//				c[i*ldc+j] = alpha * s
-//			} else {
-//				c[i*ldc+j] = fma(beta, c[i*ldc+j], alpha*s)
-//			}
-//		}
-//	}
-//
-// The fused roundings make its bits differ from tile2x3's, so gemm_test.go
-// holds every kernel family to naiveGemm within a rounding tolerance.
+// gemmAVX512F64 is gemmAVX2F32's loop for a 12 x 16 tile of float64
+// (a[p*12+i], b[p*16+j]).
 //
 //go:noescape
 func gemmAVX512F64(kc int, a, b, c *float64, ldc int, alpha, beta float64)
@@ -110,14 +63,15 @@ func gemmAVX512F64(kc int, a, b, c *float64, ldc int, alpha, beta float64)
 //		}
 //	}
 //
-// so packAlongAVX leaves exactly packAlong's layout.
+// so packAlongAVX leaves exactly packAlong's layout (asmref_test.go checks
+// the copy).
 //
 //go:noescape
 func packRowsAVX(dst, src unsafe.Pointer, rows, srcStride, n, wb, slStride int)
 
 // transposeF32AVX transposes rows (8, 6 or 4) stored float32 rows of
 // 8*blocks values into runs of rows values, as packAcross's inner loop
-// does (strides in bytes, s = 4):
+// does (strides in bytes, s = 4; asmref_test.go checks it):
 //
 //	for q := range rows {
 //		for p := range 8 * blocks {
