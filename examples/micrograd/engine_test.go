@@ -214,10 +214,12 @@ func TestMatchesEngine(t *testing.T) {
 // regrouped marks the values whose gradient the engine's plain Backward
 // may sum in another grouping than micrograd: those that get three or more
 // contributions, some from Pow (as tensors) and some from lane ops (as
-// numbers), and every value below one of them.
+// numbers), and every value below one of them. It knows which of the
+// ops here the lane takes (all but Pow): if that changes in the engine,
+// change it here.
 func regrouped(out *Value) map[*Value]bool {
 	topo := out.topoSort()
-	var fromPow, fromLane = map[*Value]int{}, map[*Value]int{}
+	fromPow, fromLane := map[*Value]int{}, map[*Value]int{}
 	for _, u := range topo {
 		for _, c := range u.children {
 			if strings.HasPrefix(u.op, "^") {
