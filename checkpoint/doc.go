@@ -41,10 +41,19 @@
 // # Saving atomically
 //
 // Save writes to a temporary file in the target's directory (named
-// ".NAME.tmp-RANDOM"), fsyncs it, renames it over the target and fsyncs the
-// directory. Whatever fails or crashes along the way, the target is either
-// the old file, untouched, or the new one, complete. A crash can leave a
-// stray temporary file behind, never a half-written target.
+// ".NAME.tmp-RANDOM", RANDOM being digits), fsyncs it, renames it over the
+// target and fsyncs the directory. Whatever fails or crashes along the way,
+// the target is either the old file, untouched, or the new one, complete.
+// A crash can leave a stray temporary file behind, never a half-written
+// target; the next successful save of the same target removes such
+// strays (files of exactly that name pattern, nothing else).
+//
+// A target that exists and is not a regular file is never replaced: a
+// named pipe, a device (/dev/null, /dev/stdout) or /dev/fd/N, directly or
+// through a symlink, is opened for writing and the file streamed into it
+// (the format is written front to back, so a reader on a pipe gets a
+// complete file). A socket or a directory is an error. CheckWritable finds
+// an unusable target before a long job starts.
 //
 // # Training state
 //
