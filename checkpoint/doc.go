@@ -38,6 +38,20 @@
 // F64 and I64 it reads F16 and BF16 (as Float32) and BOOL, U8, I8, I16,
 // U16, I32, U32 and U64 (as Int64); the 8-bit float types are an error.
 //
+// # Checksums
+//
+// Write adds to "__metadata__" a CRC-32C of each tensor's bytes, under
+// "backprop.crc32c.NAME" (8 hex digits; see ChecksumPrefix for why CRC-32C),
+// and Read checks every tensor that has one: a flipped bit in a weight is
+// an error naming the tensor rather than a model that loads and then
+// diverges. Files without checksums, as other tools write them, load as
+// before. Read takes the checksums out of the metadata it returns, so a
+// file loaded and saved again round-trips.
+//
+// CheckFinite refuses tensors holding NaN or Inf, naming the tensor and
+// the element; a checksum cannot catch those, since they may have been
+// saved that way.
+//
 // # Saving atomically
 //
 // Save writes to a temporary file in the target's directory (named
