@@ -279,3 +279,11 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// IsStream reports whether path exists and is, itself or through
+// symlinks, neither a regular file nor a directory: a pipe, a device,
+// /dev/fd/N. WriteFileAtomic writes such a path in place, as a stream.
+func IsStream(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.Mode().IsRegular() && !fi.IsDir()
+}

@@ -1,0 +1,113 @@
+package train
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	bp "github.com/gobackprop/backprop"
+	"github.com/gobackprop/backprop/data"
+)
+
+// Training and test sets of different example shapes (a 32x32 training
+// folder with a 28x28 test folder) are refused before any training.
+func TestNewRefusesMismatchedSets(t *testing.T) {
+	cfg, _ := Defaults("mlp")
+	_, err := New(cfg, synthetic(8, 8, 1), synthetic(8, 6, 2))
+	if err == nil || !strings.Contains(err.Error(), "[1 8 8]") || !strings.Contains(err.Error(), "[1 6 6]") {
+		t.Errorf("got %v, want an error naming both shapes", err)
+	}
+	four := data.NewTensorDataset(make([]float32, 8*36), []int{1, 6, 6}, make([]int64, 8), 4)
+	if _, err := New(cfg, synthetic(8, 6, 1), four); err == nil || !strings.Contains(err.Error(), "classes") {
+		t.Errorf("class counts 3 and 4: got %v", err)
+	}
+}
+
+// A checkpoint whose weights or optimizer moments hold NaN or Inf is
+// refused by Restore, naming the tensor.
+func TestRestoreRefusesNonFinite(t *testing.T) {
+	trainSet, testSet := synthetic(32, 6, 1), synthetic(16, 6, 2)
+	cfg, _ := Defaults("softmax")
+	cfg.SetOptim("adam")
+	cfg.Epochs, cfg.Batch = 1, 16
+	tr, err := New(cfg, trainSet, testSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background(), "", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, optim := range []bool{false, true} {
+		st := mustState(t, tr)
+		m := st.Model
+		if optim {
+			m = st.Optim
+		}
+		var name string
+		for n, x := range m {
+			if x.DType() == bp.Float32 && x.Numel() > 0 {
+				name = n
+				break
+			}
+		}
+		bad := m[name].Clone()
+		bad.F32()[bad.Numel()-1] = float32(math.Inf(1))
+		m[name] = bad
+		cfg2 := cfg
+		cfg2.Epochs = 2
+		other, err := New(cfg2, trainSet, testSet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = other.Restore(st)
+		if err == nil || !strings.Contains(err.Error(), `"`+name+`"`) || !strings.Contains(err.Error(), "Inf") {
+			t.Errorf("optimizer %v: got %v, want an error naming %s", optim, err, name)
+		}
+	}
+}
+
+// Saving to a named pipe writes the checkpoint into it and nothing
+// beside it (no .csv or .png next to the pipe); the pipe stays a pipe.
+func TestSaveToPipe(t *testing.T) {
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "run")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Skip("no named pipes here:", err)
+	}
+	cfg, _ := Defaults("softmax")
+	cfg.Epochs, cfg.Batch = 1, 16
+	tr, err := New(cfg, synthetic(32, 6, 1), synthetic(16, 6, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := make(chan int64, 1)
+	go func() {
+		f, err := os.Open(pipe)
+		if err != nil {
+			n <- -1
+			return
+		}
+		defer f.Close()
+		k, _ := io.Copy(io.Discard, f)
+		n <- k
+	}()
+	if err := tr.Run(context.Background(), pipe, nil); err != nil {
+		t.Fatal(err)
+	}
+	if k := <-n; k < 100 {
+		t.Errorf("the reader got %d bytes", k)
+	}
+	es, _ := os.ReadDir(dir)
+	if len(es) != 1 {
+		t.Errorf("files beside the pipe: %v", es)
+	}
+	if fi, err := os.Stat(pipe); err != nil || fi.Mode().Type() != fs.ModeNamedPipe {
+		t.Errorf("the pipe is now %v (%v)", fi, err)
+	}
+}
