@@ -84,6 +84,11 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
 	}
+	// NaN weights would give a "mean loss NaN" and chance accuracy, and
+	// exit 0 as if that were a result.
+	if err := checkpoint.CheckFinite(st.Model); err != nil {
+		return fmt.Errorf("--model %s: %w", f.file, err)
+	}
 	name := st.ModelName
 	if name == "" {
 		return fmt.Errorf("--model %s: the file names no model (it has no backprop.model metadata), so it was not written by backprop train", f.file)

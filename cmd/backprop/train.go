@@ -232,11 +232,14 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			return fmt.Errorf("--resume %s: %w", f.resume, err)
 		}
 		cfg = resolveConfig(fs, f.cfg, saved, false)
-		if err := cfg.Validate(); err != nil {
-			return err
-		}
+		// Mismatches first: they name only flags the user gave, while
+		// Validate could blame a saved setting that a new flag (another
+		// --optim) makes invalid.
 		if d := saved.Mismatch(cfg); len(d) > 0 {
 			return fmt.Errorf("--resume %s: a resumed run keeps the settings it was started with, but the flags ask for %s; drop those flags, or start a new run with --out", f.resume, strings.Join(d, ", "))
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
 		}
 	} else {
 		base, err := train.Defaults(f.cfg.Model)
@@ -256,8 +259,19 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	default:
 		out = filepath.Join("runs", cfg.Data+"-"+cfg.Model+".safetensors")
 	}
-	if st, err := os.Stat(out); err == nil && st.IsDir() {
-		return fmt.Errorf("--out %s is a folder; give a file name", out)
+	// Found now rather than at the first checkpoint, an epoch in. A pipe
+	// or a device (/dev/null) takes the checkpoints as a stream, with no
+	// CSV or plot beside it.
+	stream := checkpoint.IsStream(out)
+	outputs := []string{out}
+	if !stream {
+		csvPath, pngPath := train.SidePaths(out)
+		outputs = append(outputs, csvPath, pngPath)
+	}
+	for _, p := range outputs {
+		if err := checkpoint.CheckWritable(p); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
 	}
 
 	if f.resume != "" && st.Epoch >= cfg.Epochs {
@@ -331,15 +345,29 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		return err
 	}
 	last := tr.History[len(tr.History)-1]
-	csvPath, pngPath := train.SidePaths(out)
-	fmt.Fprintf(cmd.OutOrStdout(), "test accuracy %.2f%% after %d epochs; wrote %s, %s and %s\n",
-		100*last.TestAcc, tr.Epoch, out, csvPath, pngPath)
+	if stream {
+		// Standard error: --out /dev/stdout must get the checkpoints only.
+		fmt.Fprintf(stderr, "test accuracy %.2f%% after %s; wrote the checkpoints into %s (not a regular file: no CSV or plot)\n",
+			100*last.TestAcc, plural(tr.Epoch, "epoch"), out)
+	} else {
+		csvPath, pngPath := train.SidePaths(out)
+		fmt.Fprintf(cmd.OutOrStdout(), "test accuracy %.2f%% after %s; wrote %s, %s and %s\n",
+			100*last.TestAcc, plural(tr.Epoch, "epoch"), out, csvPath, pngPath)
+	}
 	if page != nil && !f.serveExit {
 		fmt.Fprintf(stderr, "backprop: training done; %s shows the final state until Ctrl-C\n", page.url)
 		<-ctx.Done()
 		fmt.Fprintf(stderr, "backprop: stopped\n")
 	}
 	return nil
+}
+
+// plural gives "1 epoch", "2 epochs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // livePage is the training page of --serve, served while the run trains.

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	bp "github.com/gobackprop/backprop"
+	"github.com/gobackprop/backprop/checkpoint"
+)
+
+// An unusable --out is found before training starts: the error is the
+// only line on stderr (no header, no epoch) and nothing is left behind.
+func TestTrainOutCheckedFirst(t *testing.T) {
+	dir := tinyMNIST(t)
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(tmp, "side.csv"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ out, want string }{
+		{filepath.Join(file, "run.safetensors"), "not a directory"},
+		{filepath.Join(tmp, "side.safetensors"), "side.csv is a directory"},
+	}
+	if os.Geteuid() != 0 {
+		ro := filepath.Join(tmp, "ro")
+		if err := os.Mkdir(ro, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, struct{ out, want string }{filepath.Join(ro, "sub", "run.safetensors"), "permission denied"})
+	} else {
+		t.Log("running as root: the read-only folder case is not checked (root writes anywhere)")
+	}
+	for _, c := range cases {
+		code, out, errs := cli(t, "", "train", "--model", "softmax", "--data-dir", dir, "--out", c.out)
+		wantError(t, code, out, errs, 1, c.want)
+		if !strings.Contains(errs, "--out") {
+			t.Errorf("%s: %q does not name --out", c.out, errs)
+		}
+	}
+	es, _ := os.ReadDir(tmp)
+	for _, e := range es {
+		if strings.Contains(e.Name(), ".tmp-") || e.Name() == "sub" {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}
+
+// --out naming a device node (made in a temporary folder with /dev/null's
+// numbers) trains, writes into the device, and leaves it a device, with no
+// CSV or plot beside it. The summary goes to stderr, so --out /dev/stdout
+// gets the checkpoints alone.
+func TestTrainOutDevice(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: making a device node (mknod) needs root")
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat("/dev/null", &st); err != nil {
+		t.Skip("skipped: no /dev/null:", err)
+	}
+	tmp := t.TempDir()
+	node := filepath.Join(tmp, "null")
+	if err := syscall.Mknod(node, syscall.S_IFCHR|0o666, int(st.Rdev)); err != nil {
+		t.Skipf("skipped: mknod: %v", err)
+	}
+	if f, err := os.OpenFile(node, os.O_WRONLY, 0); err != nil {
+		t.Skipf("skipped: the node does not open (nodev mount?): %v", err)
+	} else {
+		f.Close()
+	}
+	out, errs := trainOK(t, "train", "--model", "softmax", "--epochs", "2", "--data-dir", tinyMNIST(t), "--out", node, "--progress=false")
+	if out != "" || !strings.Contains(errs, "after 2 epochs; wrote the checkpoints into "+node) {
+		t.Errorf("stdout %q, stderr %q", out, errs)
+	}
+	if fi, err := os.Stat(node); err != nil || fi.Mode().Type() != fs.ModeDevice|fs.ModeCharDevice {
+		t.Errorf("the node is now %v (%v)", fi, err)
+	}
+	if es, _ := os.ReadDir(tmp); len(es) != 1 {
+		t.Errorf("files beside the device: %v", es)
+	}
+	// grad's --svg and --dot likewise.
+	if _, errs := trainOK(t, "grad", "--svg", node, "--dot", node, "x*y", "x=1", "y=2"); errs != "" {
+		t.Errorf("grad stderr %q", errs)
+	}
+	if fi, _ := os.Stat(node); fi.Mode().Type() != fs.ModeDevice|fs.ModeCharDevice {
+		t.Errorf("grad replaced the node: %v", fi.Mode())
+	}
+}
+
+// grad --svg into a named pipe, as a shell's >(cat) gives one: the reader
+// gets the whole picture and the pipe stays a pipe.
+func TestGradSVGToPipe(t *testing.T) {
+	tmp := t.TempDir()
+	pipe := filepath.Join(tmp, "svg")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Skip("no named pipes here:", err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		f, err := os.Open(pipe)
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- b
+	}()
+	trainOK(t, "grad", "--svg", pipe, "(x+y)*z", "x=-2", "y=5", "z=-4")
+	b := <-got
+	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("<svg")) && !bytes.HasPrefix(bytes.TrimSpace(b), []byte("<?xml")) || !bytes.Contains(b, []byte("</svg>")) {
+		t.Errorf("the reader got %q", b)
+	}
+	if fi, err := os.Stat(pipe); err != nil || fi.Mode().Type() != fs.ModeNamedPipe {
+		t.Errorf("the pipe is now %v (%v)", fi, err)
+	}
+}
+
+// writeSquareIDX writes n blank MNIST-style images of side x side.
+func writeSquareIDX(t *testing.T, dir, prefix string, n, side int) {
+	t.Helper()
+	img := binary.BigEndian.AppendUint32(nil, 0x803)
+	for _, d := range []int{n, side, side} {
+		img = binary.BigEndian.AppendUint32(img, uint32(d))
+	}
+	img = append(img, make([]byte, n*side*side)...)
+	lab := binary.BigEndian.AppendUint32(nil, 0x801)
+	lab = binary.BigEndian.AppendUint32(lab, uint32(n))
+	for i := range n {
+		lab = append(lab, byte(i%10))
+	}
+	if err := os.WriteFile(filepath.Join(dir, prefix+"-images-idx3-ubyte"), img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, prefix+"-labels-idx1-ubyte"), lab, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A data folder whose training images are 32x32 and test images 28x28 is
+// refused before training, with both shapes named (it used to train an
+// epoch, then end in "internal error").
+func TestTrainMismatchedSets(t *testing.T) {
+	dir := t.TempDir()
+	writeSquareIDX(t, dir, "train", 64, 32)
+	writeSquareIDX(t, dir, "t10k", 16, 28)
+	code, out, errs := cli(t, "", "train", "--data-dir", dir, "--out", filepath.Join(t.TempDir(), "m.safetensors"))
+	wantError(t, code, out, errs, 1, "[1 32 32]")
+	if !strings.Contains(errs, "[1 28 28]") || strings.Contains(errs, "internal error") {
+		t.Errorf("stderr %q", errs)
+	}
+}
+
+// Resuming with another optimizer names --optim, the flag given, and not
+// --momentum, a saved setting the user never typed.
+func TestResumeBlamesGivenFlags(t *testing.T) {
+	dir := tinyMNIST(t)
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	out, _ := trainOK(t, "train", "--model", "softmax", "--epochs", "1", "--data-dir", dir, "--out", path, "--progress=false")
+	if !strings.Contains(out, "after 1 epoch;") {
+		t.Errorf("stdout %q: want \"after 1 epoch;\"", out)
+	}
+	code, out, errs := cli(t, "", "train", "--resume", path, "--epochs", "2", "--optim", "adam", "--data-dir", dir)
+	wantError(t, code, out, errs, 1, "--optim adam (the checkpoint has momentum)")
+	if strings.Contains(errs, "--momentum") {
+		t.Errorf("stderr %q blames --momentum, which was not given", errs)
+	}
+}
+
+// A checkpoint with a NaN weight (saved that way, so its checksum holds)
+// is refused by eval and by --resume, naming the tensor; one with a
+// flipped byte is refused by its checksum.
+func TestNonFiniteAndDamagedCheckpoints(t *testing.T) {
+	dir := tinyMNIST(t)
+	tmp := t.TempDir()
+	good := filepath.Join(tmp, "good.safetensors")
+	trainOK(t, "train", "--model", "softmax", "--epochs", "1", "--data-dir", dir, "--out", good, "--progress=false")
+	st, err := checkpoint.LoadState(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	for n, x := range st.Model {
+		if x.DType() == bp.Float32 && x.Numel() > 3 && (name == "" || n < name) {
+			name = n
+		}
+	}
+	w := st.Model[name]
+	w.F32()[3] = float32(math.NaN())
+	nan := filepath.Join(tmp, "nan.safetensors")
+	if err := checkpoint.SaveState(nan, st); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := cli(t, "", "eval", "--model", nan, "--data-dir", dir)
+	wantError(t, code, out, errs, 1, `"`+name+`" holds NaN`)
+	code, out, errs = cli(t, "", "train", "--resume", nan, "--epochs", "2", "--data-dir", dir)
+	wantError(t, code, out, errs, 1, `"`+name+`" holds NaN`)
+
+	// Flip the top byte of one weight of the good file on disk.
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := checkpoint.ReadHeader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range h.Tensors {
+		if ti.Name == name {
+			b[h.DataStart+ti.Begin+3] ^= 0x40
+		}
+	}
+	bad := filepath.Join(tmp, "bad.safetensors")
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"eval", "--model", bad, "--data-dir", dir},
+		{"train", "--resume", bad, "--epochs", "2", "--data-dir", dir},
+	} {
+		code, out, errs := cli(t, "", args...)
+		wantError(t, code, out, errs, 1, `tensor "`+name+`": its bytes do not match their checksum`)
+	}
+}
