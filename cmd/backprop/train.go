@@ -47,7 +47,10 @@ saves a checkpoint after every epoch: weights, optimizer state, epoch, step,
 random generator state and the settings, in a safetensors file (written
 atomically). Beside it go the metrics of every epoch as CSV (epoch, train
 loss, train acc, test loss, test acc, seconds, images/s, lr) and a PNG plot of
-the loss and accuracy curves, with the same base name.
+the loss and accuracy curves, with the same base name. --out is checked before
+training starts. A --out that is a named pipe or a device (/dev/null,
+/dev/stdout) is written in place, never replaced: it receives one checkpoint
+per epoch, one after another, and no CSV or plot.
 
 Models (--model):
   softmax  a linear classifier with softmax cross-entropy
