@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"maps"
 	"math"
 	"os"
@@ -306,6 +307,21 @@ func ReadHeader(r io.ReaderAt, size int64) (*Header, error) {
 
 // Load reads the safetensors file at path; see Read. Errors name the file.
 func Load(path string) (tensors map[string]*backprop.Tensor, metadata map[string]string, err error) {
+	// Read needs the size and reads at offsets; a device or a pipe has
+	// neither (its "size" of 0 would give a misleading message), and
+	// opening a pipe would wait for a writer. So look before opening.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		what := "not a regular file"
+		switch m := st.Mode(); {
+		case m.IsDir():
+			what = "a directory"
+		case m&fs.ModeNamedPipe != 0:
+			what = "a named pipe"
+		case m&fs.ModeDevice != 0:
+			what = "a device"
+		}
+		return nil, nil, fmt.Errorf("checkpoint: %s is %s; a checkpoint is read from a regular file", path, what)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("checkpoint: %w", err)

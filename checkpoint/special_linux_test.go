@@ -138,3 +138,18 @@ func slicesEqual(a, b []float32) bool {
 	}
 	return true
 }
+
+// Loading from a pipe, a device or a directory is a clear error, at once:
+// opening the pipe would wait for a writer forever.
+func TestLoadNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "p")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Skip(err)
+	}
+	for path, want := range map[string]string{pipe: "a named pipe", "/dev/null": "a device", dir: "a directory"} {
+		if _, _, err := Load(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", path, err, want)
+		}
+	}
+}

@@ -360,6 +360,9 @@ func (t *Trainer) Restore(st checkpoint.State) error {
 	if st.Epoch < 0 || st.Step < 0 || len(hist) != st.Epoch {
 		return fmt.Errorf("it is at epoch %d, step %d with metrics of %d epochs", st.Epoch, st.Step, len(hist))
 	}
+	if nb := t.loader.NumBatches(); st.Epoch > math.MaxInt/nb {
+		return fmt.Errorf("it is at epoch %d, more than can be counted in steps", st.Epoch)
+	}
 	if want := st.Epoch * t.loader.NumBatches(); st.Step != want {
 		return fmt.Errorf("it is at step %d after %d epochs; %d were expected from its settings", st.Step, st.Epoch, want)
 	}

@@ -111,3 +111,32 @@ func TestSaveToPipe(t *testing.T) {
 		t.Errorf("the pipe is now %v (%v)", fi, err)
 	}
 }
+
+// Sizes near MaxInt give schedules that hold the rate, not a panic from a
+// product that overflowed into a negative length.
+func TestScheduleHugeSizes(t *testing.T) {
+	for _, c := range []struct {
+		schedule               string
+		epochs, stepSize, warm int
+	}{
+		{"step", 1, math.MaxInt, 0},
+		{"step", 1, math.MaxInt / 3, 0},
+		{"cosine", math.MaxInt, 1, 0},
+		{"cosine", math.MaxInt / 3, 1, 5},
+		{"constant", 1, 1, math.MaxInt},
+		{"cosine", 2, 1, math.MaxInt},
+	} {
+		cfg, _ := Defaults("softmax")
+		cfg.Schedule, cfg.Epochs, cfg.StepSize, cfg.Warmup = c.schedule, c.epochs, c.stepSize, c.warm
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		s := cfg.NewSchedule(4)
+		for _, step := range []int{0, 1, 1000, math.MaxInt / 2} {
+			lr := s.LR(0.1, step)
+			if !(lr > 0 && lr <= 0.1) {
+				t.Errorf("%+v: step %d: rate %v", c, step, lr)
+			}
+		}
+	}
+}

@@ -54,11 +54,27 @@ repeats after a warm-up. scripts/compare.py runs them side by side with the twin
 	return cmd
 }
 
-// setThreads applies --threads to the kernels and the Go scheduler. A
-// --threads given must be at least 1; left alone, it means GOMAXPROCS.
-func setThreads(cmd *cobra.Command, n int) (int, error) {
+// maxThreads is the most --threads accepted: more threads than cores only
+// adds overhead, and 100000 of them made a one-second run take minutes.
+func maxThreads() int { return max(1024, 4*runtime.NumCPU()) }
+
+// checkThreads checks a --threads value: left alone (0) it means
+// GOMAXPROCS; given, it must be between 1 and maxThreads.
+func checkThreads(cmd *cobra.Command, n int) error {
 	if n < 0 || (n == 0 && cmd.Flags().Changed("threads")) {
-		return 0, fmt.Errorf("--threads %d: want at least 1", n)
+		return fmt.Errorf("--threads %d: want at least 1", n)
+	}
+	if n > maxThreads() {
+		return fmt.Errorf("--threads %d: want at most %d (this machine has %d cores)", n, maxThreads(), runtime.NumCPU())
+	}
+	return nil
+}
+
+// setThreads applies --threads to the kernels and the Go scheduler (see
+// checkThreads).
+func setThreads(cmd *cobra.Command, n int) (int, error) {
+	if err := checkThreads(cmd, n); err != nil {
+		return 0, err
 	}
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)

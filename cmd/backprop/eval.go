@@ -74,8 +74,8 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if f.file == "" {
 		return errors.New("eval needs --model FILE, a checkpoint written by backprop train")
 	}
-	if cmd.Flags().Changed("threads") && f.threads < 1 {
-		return fmt.Errorf("--threads %d: want at least 1", f.threads)
+	if err := checkThreads(cmd, f.threads); err != nil {
+		return err
 	}
 	if f.testSize < 0 {
 		return fmt.Errorf("--test-size %d: want 0 (all) or more", f.testSize)

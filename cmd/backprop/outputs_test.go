@@ -232,3 +232,37 @@ func TestNonFiniteAndDamagedCheckpoints(t *testing.T) {
 		wantError(t, code, out, errs, 1, `tensor "`+name+`": its bytes do not match their checksum`)
 	}
 }
+
+// Hostile values found by trying: each is one clear line before any
+// training, never "internal error".
+func TestTrainHostileFlags(t *testing.T) {
+	dir := tinyMNIST(t)
+	out := filepath.Join(t.TempDir(), "m.safetensors")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--threads", "100000"}, "--threads 100000: want at most"},
+		{[]string{"--out", ""}, "--out needs a file name"},
+		{[]string{"--resume", ""}, "--resume needs a checkpoint file"},
+		{[]string{"--resume", "/dev/null"}, "/dev/null is a device"},
+	} {
+		args := append([]string{"train", "--model", "softmax", "--data-dir", dir, "--out", out}, c.args...)
+		code, stdout, errs := cli(t, "", args...)
+		wantError(t, code, stdout, errs, 1, c.want)
+	}
+	code, stdout, errs := cli(t, "", "eval", "--model", out, "--threads", "100000")
+	wantError(t, code, stdout, errs, 1, "--threads 100000: want at most")
+	// Sizes near MaxInt train (one batch of all; a schedule that holds)
+	// instead of overflowing.
+	for _, args := range [][]string{
+		{"--batch", "9223372036854775807"},
+		{"--warmup", "9223372036854775807"},
+		{"--schedule", "step", "--step-size", "9223372036854775807"},
+	} {
+		a := append([]string{"train", "--model", "softmax", "--epochs", "1", "--data-dir", dir, "--out", out, "--progress=false"}, args...)
+		if o, _ := trainOK(t, a...); !strings.Contains(o, "after 1 epoch") {
+			t.Errorf("%v: stdout %q", args, o)
+		}
+	}
+}

@@ -211,8 +211,16 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	// Everything that can be wrong with the command line or the files is
 	// checked before anything is printed, so that such an error is the one
 	// line the user sees.
-	if fs.Changed("threads") && f.threads < 1 {
-		return fmt.Errorf("--threads %d: want at least 1", f.threads)
+	if err := checkThreads(cmd, f.threads); err != nil {
+		return err
+	}
+	if fs.Changed("out") && f.out == "" {
+		return errors.New("--out needs a file name (leave it out for the default)")
+	}
+	// An empty --resume (an unset shell variable) would otherwise start a
+	// new run over the default checkpoint.
+	if fs.Changed("resume") && f.resume == "" {
+		return errors.New("--resume needs a checkpoint file")
 	}
 	if !f.serve {
 		for _, name := range []string{"addr", "serve-exit"} {
