@@ -242,7 +242,7 @@ func (c Config) Describe() string {
 	}
 	switch c.Schedule {
 	case "step":
-		fmt.Fprintf(&b, ", lr x%g every %d epochs", c.Gamma, c.StepSize)
+		fmt.Fprintf(&b, ", lr x%g every %s", c.Gamma, plural(c.StepSize, "epoch"))
 	case "cosine":
 		b.WriteString(", cosine schedule")
 	}
@@ -252,7 +252,7 @@ func (c Config) Describe() string {
 	if c.ClipGradNorm > 0 {
 		fmt.Fprintf(&b, ", gradient norm clipped at %g", c.ClipGradNorm)
 	}
-	fmt.Fprintf(&b, ", batch %d, %d epochs, seed %d", c.Batch, c.Epochs, c.Seed)
+	fmt.Fprintf(&b, ", batch %d, %s, seed %d", c.Batch, plural(c.Epochs, "epoch"), c.Seed)
 	return b.String()
 }
 

@@ -358,13 +358,13 @@ func (t *Trainer) Restore(st checkpoint.State) error {
 		return fmt.Errorf("its metrics (metadata %q) are corrupt: %v", MetaHistory, err)
 	}
 	if st.Epoch < 0 || st.Step < 0 || len(hist) != st.Epoch {
-		return fmt.Errorf("it is at epoch %d, step %d with metrics of %d epochs", st.Epoch, st.Step, len(hist))
+		return fmt.Errorf("it is at epoch %d, step %d with metrics of %s", st.Epoch, st.Step, plural(len(hist), "epoch"))
 	}
 	if nb := t.loader.NumBatches(); st.Epoch > math.MaxInt/nb {
 		return fmt.Errorf("it is at epoch %d, more than can be counted in steps", st.Epoch)
 	}
 	if want := st.Epoch * t.loader.NumBatches(); st.Step != want {
-		return fmt.Errorf("it is at step %d after %d epochs; %d were expected from its settings", st.Step, st.Epoch, want)
+		return fmt.Errorf("it is at step %d after %s; %d were expected from its settings", st.Step, plural(st.Epoch, "epoch"), want)
 	}
 	// Weights or moments that are NaN or infinite would make every step
 	// NaN; the first loss would say "diverged" and hide the cause.
@@ -416,6 +416,14 @@ func (t *Trainer) Save(path string) error {
 		return err
 	}
 	return PlotFile(pngPath, t.History, t.Config.Model+" on "+t.Config.Data)
+}
+
+// plural gives "1 epoch", "2 epochs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // joinList joins phrases with commas and a final "and".

@@ -140,3 +140,16 @@ func TestScheduleHugeSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribePlural(t *testing.T) {
+	cfg, _ := Defaults("softmax")
+	cfg.Epochs, cfg.Schedule, cfg.StepSize = 1, "step", 1
+	d := cfg.Describe()
+	if strings.Contains(d, "1 epochs") || !strings.Contains(d, "1 epoch,") || !strings.Contains(d, "every 1 epoch") {
+		t.Errorf("Describe: %q", d)
+	}
+	cfg.Epochs = 2
+	if d := cfg.Describe(); !strings.Contains(d, "2 epochs,") {
+		t.Errorf("Describe: %q", d)
+	}
+}
