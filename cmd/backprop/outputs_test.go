@@ -266,3 +266,14 @@ func TestTrainHostileFlags(t *testing.T) {
 		}
 	}
 }
+
+// An empty --svg or --dot (an unset shell variable) is refused rather
+// than silently writing nothing.
+func TestGradEmptyOutputFlags(t *testing.T) {
+	for _, flag := range []string{"--svg", "--dot"} {
+		code, out, errs := cli(t, "", "grad", flag, "", "x", "x=1")
+		wantError(t, code, out, errs, 1, flag+" needs a file name")
+		code, out, errs = cli(t, "", "grad", flag+"=", "x", "x=1")
+		wantError(t, code, out, errs, 1, flag+" needs a file name")
+	}
+}
