@@ -20,7 +20,8 @@
 //
 // The optional "__metadata__" entry maps strings to strings.
 //
-// Write lays files out byte for byte as the reference implementation does:
+// Write lays files out byte for byte as the reference implementation does
+// (given the same metadata, to which Write adds the checksums below):
 // compact JSON with "__metadata__" first (its keys sorted), tensors ordered
 // by element size, largest first, then by name, and the header padded with
 // spaces to a multiple of 8 bytes. Every tensor's data then starts at a
