@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -151,5 +152,37 @@ func TestLoadNotRegular(t *testing.T) {
 		if _, _, err := Load(path); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", path, err, want)
 		}
+	}
+}
+
+// /dev/fd/N of a pipe, as a shell's >(cat) or 3>&1 gives: written in
+// place through the magic link, not replaced and not refused.
+func TestSaveToDevFd(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	path := fmt.Sprintf("/dev/fd/%d", w.Fd())
+	if _, err := os.Stat(path); err != nil {
+		w.Close()
+		t.Skip("no /dev/fd here:", err)
+	}
+	got := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(r); got <- b }()
+	if !IsStream(path) {
+		t.Errorf("%s is not seen as a stream", path)
+	}
+	if err := CheckWritable(path); err != nil {
+		t.Errorf("CheckWritable: %v", err)
+	}
+	err = Save(path, map[string]*backprop.Tensor{"w": backprop.FromFloat32s([]float32{4, 5})}, nil)
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := <-got
+	if ts, _, err := Read(bytes.NewReader(b), int64(len(b))); err != nil || !slicesEqual(ts["w"].Float32s(), []float32{4, 5}) {
+		t.Errorf("the reader got %d bytes: %v", len(b), err)
 	}
 }
