@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/internal/bench"
 	"github.com/gobackprop/backprop/internal/kernels"
 )
@@ -80,7 +81,7 @@ func setThreads(cmd *cobra.Command, n int) (int, error) {
 		n = runtime.GOMAXPROCS(0)
 	}
 	runtime.GOMAXPROCS(n)
-	kernels.SetThreads(n)
+	bp.SetThreads(n)
 	return n, nil
 }
 
