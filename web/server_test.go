@@ -254,6 +254,13 @@ func TestGradErrors(t *testing.T) {
 		{"bad name", `{"expr": "x", "vars": {"a=b": 1}}`, 400, "not a valid variable name", "vars", 0},
 		{"not a binding", reqBody("x", "x=1 -2"), 400, `"-2" is not NAME=VALUE`, "vars", 0},
 		{"vars a number", `{"expr": "x", "vars": 3}`, 400, `"vars" must be an object`, "vars", 0},
+		// encoding/json would keep the last of a repeated key; the CLI
+		// refuses x=1 x=2, and so does the API, in either form.
+		{"variable twice", `{"expr": "x", "vars": {"x": 1, "x": 2}}`, 400, "variable x is given twice", "vars", 0},
+		{"variable twice as text", `{"expr": "x", "vars": {"x": "1", "y": {}, "x": "1"}}`, 400, "variable x is given twice", "vars", 0},
+		{"binding twice", reqBody("x", "x=1 x=2"), 400, "variable x is given twice", "vars", 0},
+		{"expr twice", `{"expr": "x", "vars": {"x": 1}, "expr": "x*2"}`, 400, `key "expr" is given twice`, "", 0},
+		{"vars twice", `{"vars": {"x": 1}, "expr": "x", "vars": "x=2"}`, 400, `key "vars" is given twice`, "", 0},
 		{"NaN result", reqBody("log(x)", "x=-1"), 400, "the value of the expression is NaN", "expr", 0},
 		{"infinite gradient", reqBody("sqrt(x)", "x=0"), 400, "the gradient df/dx is +Inf", "expr", 0},
 	}
@@ -591,5 +598,28 @@ func TestHTTPServerTimeouts(t *testing.T) {
 	srv := New(Options{}).HTTPServer("127.0.0.1:0")
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
 		t.Errorf("server without limits: %+v", srv)
+	}
+}
+
+func TestDuplicateKey(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		dup  string // the key reported, or "" for none
+	}{
+		{`{"a": {"k": 1}, "b": {"k": 2}}`, ""},
+		{`[{"k": 1}, {"k": 1}]`, ""},
+		{`{"k": "k", "v": ["k", "k"]}`, ""},
+		{`{"a": {}, "b": [], "c": [[], {}]}`, ""},
+		{`{"a": [{"k": 1, "k": 2}]}`, "k"},
+		{`{"a": 1, "b": {"a": 2}, "a": 3}`, "a"},
+		{`{"vars": {"x": 1, "y": [1, {"x": 2}], "x": 3}}`, "x"},
+	} {
+		e := duplicateKey([]byte(c.body))
+		switch {
+		case c.dup == "" && e != nil:
+			t.Errorf("%s: %+v, want no error", c.body, e)
+		case c.dup != "" && (e == nil || !strings.Contains(e.Error, " "+c.dup+" ") && !strings.Contains(e.Error, `"`+c.dup+`"`)):
+			t.Errorf("%s: %+v, want %q given twice", c.body, e, c.dup)
+		}
 	}
 }
