@@ -220,6 +220,12 @@ func (s *Server) grad(req *gradRequest) (*gradResponse, *apiError) {
 		}
 		return nil, &apiError{Error: err.Error(), Field: "expr"}
 	}
+	if n := countOps(ast); n > s.opts.MaxOps {
+		return nil, &apiError{
+			Error: fmt.Sprintf("the expression has %d operations; the limit is %d", n, s.opts.MaxOps),
+			Field: "expr",
+		}
+	}
 	vals, err := parseVars(req.Vars)
 	if err != nil {
 		return nil, &apiError{Error: err.Error(), Field: "vars"}
@@ -259,6 +265,26 @@ func (s *Server) grad(req *gradRequest) (*gradResponse, *apiError) {
 		resp.Formulas[k] = res.Formula(k)
 	}
 	return resp, nil
+}
+
+// countOps counts the operations of an expression: every node that is not
+// a number or a variable. The walk keeps its own stack, since a long
+// expression nests deeply.
+func countOps(a *expr.AST) int {
+	n := 0
+	stack := []*expr.Node{a.Root}
+	for len(stack) > 0 {
+		nd := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if nd == nil {
+			continue
+		}
+		if nd.Kind != expr.Num && nd.Kind != expr.Var {
+			n++
+		}
+		stack = append(stack, nd.Args...)
+	}
+	return n
 }
 
 // varSums lists the variables with their gradients summed tick by tick,

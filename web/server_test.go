@@ -623,3 +623,53 @@ func TestDuplicateKey(t *testing.T) {
 		}
 	}
 }
+
+// TestInFlightLimit holds MaxInFlight requests in a handler and checks that
+// the next one is turned away at once with 503, Retry-After and a JSON
+// message, that an event stream is not counted, and that a slot freed is
+// used again.
+func TestInFlightLimit(t *testing.T) {
+	s := testServer(t, Options{MaxInFlight: 2})
+	release := make(chan struct{})
+	entered := make(chan struct{}, 4)
+	hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+	s.Handle("/hold", hold)
+	s.HandleStream("/stream", hold)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); do(s, http.MethodGet, "/hold", "") }()
+		<-entered
+	}
+	rec := do(s, http.MethodPost, "/api/grad", reqBody("x", "x=1"))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("a request past the limit: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	wantAPIError(t, rec, http.StatusServiceUnavailable, "the server is busy (2 requests in flight", "", 0)
+	if rec := do(s, http.MethodGet, "/static/explorer.js", ""); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("a page past the limit: %d", rec.Code)
+	}
+	// A stream is not counted.
+	wg.Add(1)
+	go func() { defer wg.Done(); do(s, http.MethodGet, "/stream", "") }()
+	<-entered
+	close(release)
+	wg.Wait()
+	decodeGrad(t, post(s, reqBody("x", "x=1")))
+	if n := s.rejected.Load(); n != 2 {
+		t.Errorf("%d requests turned away, want 2", n)
+	}
+}
+
+func TestMaxOps(t *testing.T) {
+	s := testServer(t, Options{MaxOps: 5})
+	decodeGrad(t, post(s, reqBody("-(-(x*x+x))+x", "x=2"))) // 5 operations
+	wantAPIError(t, post(s, reqBody("-(-(-(x*x+x)))+x", "x=2")), http.StatusBadRequest,
+		"the expression has 6 operations; the limit is 5", "expr", 0)
+	wantAPIError(t, post(s, reqBody("exp(sin(x))*2+pow(x,3)-1", "x=2")), http.StatusBadRequest,
+		"the expression has 6 operations", "expr", 0)
+}
