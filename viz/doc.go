@@ -34,7 +34,8 @@
 // value read all along it (a sum of thousands of terms in one variable)
 // would make quadratic; past about 100,000 such points the longest wires
 // are drawn as one curve over the columns they span instead. A sum of 4000
-// terms lays out in under a second of CPU and 75 MB.
+// terms lays out in under a second of CPU and 75 MB. Past MaxSVGNodes
+// (100,000) WriteSVG refuses, and says to write DOT instead.
 //
 // # Graphs from elsewhere
 //

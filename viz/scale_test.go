@@ -141,3 +141,21 @@ func BenchmarkSVGSumOfTerms(b *testing.B) {
 		})
 	}
 }
+
+// A graph past MaxSVGNodes is refused before any work, with a message that
+// says to write DOT instead.
+func TestSVGNodeLimit(t *testing.T) {
+	g := &Graph{Nodes: make([]Node, MaxSVGNodes+1)}
+	for i := range g.Nodes {
+		g.Nodes[i] = Node{ID: fmt.Sprint(i), Kind: KindConst, Label: "c"}
+	}
+	var buf bytes.Buffer
+	err := g.WriteSVG(&buf)
+	if err == nil || !strings.Contains(err.Error(), "100,001 nodes") || !strings.Contains(err.Error(), "--dot") || buf.Len() != 0 {
+		t.Fatalf("WriteSVG of %d nodes: %v (%d bytes written)", len(g.Nodes), err, buf.Len())
+	}
+	g.Nodes = g.Nodes[:MaxSVGNodes]
+	if _, err := newLayout(g); err != nil {
+		t.Fatalf("%d nodes: %v", len(g.Nodes), err)
+	}
+}

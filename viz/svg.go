@@ -15,8 +15,8 @@ import (
 // node is a <g class="node"> and each edge a <g class="edge"> (with a
 // <title> for tooltips and data-id, data-from and data-to attributes
 // holding the Graph's IDs, for pages that script it). It returns an error
-// for an edge to an unknown node, a duplicate ID or a cycle, or when
-// writing fails.
+// for an edge to an unknown node, a duplicate ID or a cycle, for a graph
+// of more than MaxSVGNodes nodes, or when writing fails.
 func (g *Graph) WriteSVG(w io.Writer) error {
 	L, err := newLayout(g)
 	if err != nil {
