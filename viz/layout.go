@@ -227,8 +227,8 @@ func newLayout(g *Graph) (*layout, error) {
 // only their label's point and run in one curve to their target, over
 // whatever lies between: a picture that large is for zooming, not for
 // reading wire by wire. Below it (every picture of a few hundred
-// nodes) the layout is exact.
-const maxWirePoints = 100_000
+// nodes) the layout is exact. A variable only so that tests can lower it.
+var maxWirePoints = 100_000
 
 // maxSpan is the longest span that keeps all its points: the largest k
 // such that spans no longer than k, counted in full, and the longer ones,
