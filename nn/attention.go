@@ -100,8 +100,12 @@ func (m *MultiheadAttention) Attend(query, key, value *bp.Tensor, opt AttnOption
 // the result into queries, keys and values [N, H, L, E/H].
 func (m *MultiheadAttention) projectQKV(x *bp.Tensor) (q, k, v *bp.Tensor) {
 	checkDType("MultiheadAttention", x, m.InProjWeight)
-	qkv := bp.Linear(x, m.InProjWeight, m.InProjBias).Chunk(3, -1)
-	return m.heads(qkv[0]), m.heads(qkv[1]), m.heads(qkv[2])
+	// [N, L, 3E] viewed as [N, L, 3, H, E/H] and permuted to [3, N, H, L,
+	// E/H]: the heads are strided views of the one projection, not copies.
+	n, l := x.Size(0), x.Size(1)
+	qkv := bp.Linear(x, m.InProjWeight, m.InProjBias).
+		Reshape(n, l, 3, m.NumHeads, m.EmbedDim/m.NumHeads).Permute(2, 0, 3, 1, 4)
+	return qkv.Select(0, 0), qkv.Select(0, 1), qkv.Select(0, 2)
 }
 
 // heads reshapes [N, L, E] into [N, H, L, E/H].

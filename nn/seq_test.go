@@ -452,3 +452,40 @@ func TestLSTMLM(t *testing.T) {
 		t.Errorf("no error for a zero-sized LSTM LM")
 	}
 }
+
+// Second order: the layers are compositions of ops whose backward passes
+// are differentiable, so their Hessian-vector products must check too.
+func TestSequenceLayersSecondOrder(t *testing.T) {
+	mods := []struct {
+		name string
+		m    Module
+		x    *bp.Tensor
+	}{
+		{"MultiheadAttention", To(NewMultiheadAttention(4, 2, true, bp.NewRNG(1)), bp.Float64), rnd(1, 1, 3, 4)},
+		{"TransformerBlock", To(NewTransformerBlock(4, 2, true, bp.NewRNG(2)), bp.Float64), rnd(2, 1, 3, 4)},
+		{"RNN", To(NewRNN(2, 3, 2, false, true, bp.NewRNG(3)), bp.Float64), rnd(3, 1, 3, 2)},
+		{"LSTM", To(NewLSTM(2, 3, 2, true, bp.NewRNG(4)), bp.Float64), rnd(4, 1, 3, 2)},
+		{"GRU", To(NewGRU(2, 3, 1, false, bp.NewRNG(5)), bp.Float64), rnd(5, 3, 1, 2)},
+	}
+	for _, c := range mods {
+		ps := slots(c.m, true, false)
+		inputs := []*bp.Tensor{c.x}
+		for _, s := range ps {
+			inputs = append(inputs, *s.t)
+		}
+		// Floor 1e-5 for the attention's key bias, whose gradient is
+		// exactly zero (see TestMultiheadAttentionGrad).
+		r := gradcheck.CheckSecondOrderWith(gradcheck.Options{Floor: 1e-5}, func(xs ...*bp.Tensor) *bp.Tensor {
+			for i, s := range ps {
+				*s.t = xs[i+1]
+			}
+			return c.m.Forward(xs[0])
+		}, inputs...)
+		for i, s := range ps {
+			*s.t = inputs[i+1]
+		}
+		if r.MaxRelErr > gradTol || r.MaxRelErr != r.MaxRelErr {
+			t.Errorf("%s second order: %v", c.name, r)
+		}
+	}
+}
