@@ -199,10 +199,17 @@ func causalBias(dt bp.DType, l, s, past int) *bp.Tensor {
 }
 
 // sdpa is scaled dot-product attention, softmax(q·kᵀ/sqrt(d) + bias)·v, for
-// q [N, H, L, d] and k, v [N, H, S, d]; bias (or nil) broadcasts to
-// [N, H, L, S]; causal adds the top-left causal mask. It is the one place
-// the layers compute attention, so a fused kernel can replace it.
+// q [N, H, L, d] and k, v [N, H, S, d]; bias (or nil) is a float mask that
+// broadcasts to [N, H, L, S]; causal adds the top-left causal mask. It is
+// the one place the layers compute attention: the root package's fused
+// ScaledDotProductAttention, which never keeps the [L, S] probabilities.
 func sdpa(q, k, v, bias *bp.Tensor, causal bool) *bp.Tensor {
+	return bp.ScaledDotProductAttention(q, k, v, bp.AttentionOptions{Mask: bias, Causal: causal})
+}
+
+// sdpaComposite is sdpa written with matmul and softmax, the definition
+// the tests hold the fused op to.
+func sdpaComposite(q, k, v, bias *bp.Tensor, causal bool) *bp.Tensor {
 	scores := q.MatMul(k.Transpose(-2, -1)).MulScalar(1 / math.Sqrt(float64(q.Size(-1))))
 	if causal {
 		scores = scores.Add(causalBias(q.DType(), q.Size(-2), k.Size(-2), 0))
