@@ -26,11 +26,11 @@ import (
 
 // GPTConfig sizes a GPT.
 type GPTConfig struct {
-	Vocab   int // distinct token ids
-	Context int // most positions a sequence may have (the position embedding's size)
-	Layers  int // transformer blocks
-	Heads   int // attention heads per block; must divide Embd
-	Embd    int // width of the residual stream
+	Vocab   int `json:"vocab"`   // distinct token ids
+	Context int `json:"context"` // most positions a sequence may have (the position embedding's size)
+	Layers  int `json:"layers"`  // transformer blocks
+	Heads   int `json:"heads"`   // attention heads per block; must divide Embd
+	Embd    int `json:"embd"`    // width of the residual stream
 }
 
 // Validate reports a config that cannot build a model.
@@ -236,10 +236,10 @@ func (g *GPT) Generate(prompt []int64, n int, next func(logits *bp.Tensor) int64
 
 // LSTMLMConfig sizes an LSTMLM.
 type LSTMLMConfig struct {
-	Vocab  int // distinct token ids
-	Embd   int // width of the token embedding
-	Hidden int // LSTM hidden size
-	Layers int // LSTM layers
+	Vocab  int `json:"vocab"`  // distinct token ids
+	Embd   int `json:"embd"`   // width of the token embedding
+	Hidden int `json:"hidden"` // LSTM hidden size
+	Layers int `json:"layers"` // LSTM layers
 }
 
 // Validate reports a config that cannot build a model.

@@ -169,8 +169,20 @@ func TestMultiheadAttentionCache(t *testing.T) {
 
 func TestTransformerBlockGrad(t *testing.T) {
 	for _, causal := range []bool{true, false} {
+		// Floor 1e-5: the key bias's gradient is exactly zero (see
+		// TestMultiheadAttentionGrad).
 		b := To(NewTransformerBlock(4, 2, causal, bp.NewRNG(5)), bp.Float64)
-		checkModule(t, "TransformerBlock", b, rnd(6, 2, 3, 4), nil)
+		checkModuleWith(t, "TransformerBlock", gradcheck.Options{Floor: 1e-5}, b, rnd(6, 2, 3, 4), nil)
+		b.TanhGELU = true
+		checkModuleWith(t, "TransformerBlock tanh GELU", gradcheck.Options{Floor: 1e-5}, b, rnd(6, 2, 3, 4), nil)
+	}
+	// The two GELUs differ, so the flag is really used.
+	b0 := To(NewTransformerBlock(4, 2, true, bp.NewRNG(5)), bp.Float64)
+	x0 := rnd(8, 1, 3, 4)
+	exact := b0.Forward(x0).Float64s()
+	b0.TanhGELU = true
+	if approx := b0.Forward(x0).Float64s(); approx[0] == exact[0] {
+		t.Errorf("tanh GELU gave the exact GELU's output %v", approx[0])
 	}
 	b := To(NewTransformerBlock(4, 2, true, bp.NewRNG(5)), bp.Float64)
 	keys := StateKeys(b)
@@ -378,6 +390,15 @@ func TestGPT(t *testing.T) {
 	if long := g.Generate(prompt, 20, argmax); len(long) != 20 {
 		t.Errorf("Generate returned %d tokens, want 20", len(long))
 	}
+	// A prompt longer than the context is cut to its last Context tokens.
+	longPrompt := []int64{4, 4, 3, 2, 1, 0, 1, 2, 3}
+	first := g.Generate(longPrompt, 1, argmax)[0]
+	l := g.Forward(bp.FromInt64s(longPrompt[3:], 1, 6))
+	if want := argmax(l.Select(1, 5).Select(0, 0)); first != want {
+		t.Errorf("Generate from a long prompt picked %d, want %d", first, want)
+	}
+	mustPanic(t, "next returned token 9", func() { g.Generate(prompt, 2, func(*bp.Tensor) int64 { return 9 }) })
+	mustPanic(t, "empty prompt", func() { g.Generate(nil, 2, argmax) })
 
 	if _, err := NewGPT(GPTConfig{Vocab: 5, Context: 6, Layers: 1, Heads: 3, Embd: 4}, bp.NewRNG(1)); err == nil || !contains(err.Error(), "embd 4 is not a multiple of heads 3") {
 		t.Errorf("bad config error %v", err)

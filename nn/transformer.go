@@ -15,14 +15,16 @@ import (
 // MLP of 4·E hidden units. Inputs are batch first, [N, L, E]. Its state
 // dict keys are ln1.*, attn.in_proj_weight, attn.in_proj_bias,
 // attn.out_proj.*, ln2.*, fc.*, out.*. GELU is the exact (erf) form, as
-// torch's default.
+// torch's default, or with TanhGELU the tanh approximation GPT-2 used
+// (torch's approximate="tanh").
 type TransformerBlock struct {
 	Base
-	LN1     *LayerNorm
-	Attn    *MultiheadAttention
-	LN2     *LayerNorm
-	FC, Out *Linear
-	Causal  bool
+	LN1      *LayerNorm
+	Attn     *MultiheadAttention
+	LN2      *LayerNorm
+	FC, Out  *Linear
+	Causal   bool
+	TanhGELU bool
 }
 
 // NewTransformerBlock returns a block of width embd with heads attention
@@ -67,5 +69,11 @@ func (b *TransformerBlock) ForwardStep(x *bp.Tensor, cache *KVCache) *bp.Tensor 
 }
 
 func (b *TransformerBlock) mlp(x *bp.Tensor) *bp.Tensor {
-	return b.Out.Forward(b.FC.Forward(b.LN2.Forward(x)).GELU())
+	h := b.FC.Forward(b.LN2.Forward(x))
+	if b.TanhGELU {
+		h = h.GELUTanh()
+	} else {
+		h = h.GELU()
+	}
+	return b.Out.Forward(h)
 }
