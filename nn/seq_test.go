@@ -319,6 +319,12 @@ func TestGPT(t *testing.T) {
 			near(t, p.Name, v, make([]float64, len(v)), 0)
 		}
 	}
+	// The twin's default model on a corpus of 126 distinct bytes reports
+	// params=833918.
+	twin, _ := NewGPT(GPTConfig{Vocab: 126, Context: 64, Layers: 4, Heads: 4, Embd: 128}, bp.NewRNG(2))
+	if n := NumParams(twin); n != 833918 {
+		t.Errorf("the twin's default GPT has %d parameters here, 833918 in PyTorch", n)
+	}
 	big, _ := NewGPT(GPTConfig{Vocab: 300, Context: 64, Layers: 1, Heads: 1, Embd: 64}, bp.NewRNG(2))
 	if std := math.Sqrt(big.Tok.Weight.Var().Item()); math.Abs(std-0.02) > 0.001 {
 		t.Errorf("token embedding std %v, want 0.02", std)
