@@ -71,7 +71,8 @@
 // Sampling decodes incrementally, one position per new token:
 // MultiheadAttention.ForwardStep with a KVCache, GPT.ForwardStep with a
 // GPTCache (one KVCache per block), LSTMLM.ForwardStep with its LSTMState;
-// Generate wraps the loop around a caller's choice of the next token.
+// Generate wraps the loop around a caller's choice of the next token, such
+// as a Sampler's (temperature, top-k, seeded draws).
 //
 // # Inference without a graph
 //

@@ -23,6 +23,11 @@ import (
 //		next := ... // pick from the last position's logits
 //		logits = g.ForwardStep(next.NoGrad(), cache) // [1, 1, 96]
 //	}
+//
+// or, with the loop and the cache handled:
+//
+//	s := nn.Sampler{Temperature: 0.8, TopK: 40, RNG: bp.NewRNG(seed)}
+//	tokens := g.Generate(prompt, 200, s.Next)
 
 // GPTConfig sizes a GPT.
 type GPTConfig struct {

@@ -535,3 +535,49 @@ func TestSdpaMatchesComposite(t *testing.T) {
 		near(t, c.name, sdpa(q, k, v, c.bias, c.causal).Float64s(), sdpaComposite(q, k, v, c.bias, c.causal).Float64s(), 1e-13)
 	}
 }
+
+func TestSampler(t *testing.T) {
+	logits := bp.FromFloat64s([]float64{0.5, 2, -1, 1.9, 0}, 5)
+	if got := (Sampler{}).Next(logits); got != 1 {
+		t.Errorf("greedy picked %d, want 1", got)
+	}
+	if got := (Sampler{Temperature: 1, TopK: 1, RNG: bp.NewRNG(1)}).Next(logits); got != 1 {
+		t.Errorf("top-1 picked %d, want 1", got)
+	}
+	// Frequencies follow softmax(logits / T) over the top k.
+	for _, c := range []struct {
+		temp float64
+		k    int
+	}{{1, 0}, {0.5, 0}, {2, 3}} {
+		s := Sampler{Temperature: c.temp, TopK: c.k, RNG: bp.NewRNG(7)}
+		counts := make([]float64, 5)
+		const n = 20000
+		for range n {
+			counts[s.Next(logits)]++
+		}
+		want := make([]float64, 5)
+		tot := 0.0
+		for i, v := range logits.Float64s() {
+			if c.k == 3 && (i == 2 || i == 4) { // the two smallest are cut
+				continue
+			}
+			want[i] = math.Exp(v / c.temp)
+			tot += want[i]
+		}
+		for i := range want {
+			if f := counts[i] / n; math.Abs(f-want[i]/tot) > 0.015 {
+				t.Errorf("T=%v k=%d: token %d drawn %.3f of the time, want %.3f", c.temp, c.k, i, f, want[i]/tot)
+			}
+		}
+	}
+	// The same seed gives the same tokens.
+	a, b := Sampler{Temperature: 1, RNG: bp.NewRNG(3)}, Sampler{Temperature: 1, RNG: bp.NewRNG(3)}
+	for range 50 {
+		if a.Next(logits) != b.Next(logits) {
+			t.Fatal("same seed, different tokens")
+		}
+	}
+	mustPanic(t, "nn: Sampler: temperature -1", func() { (Sampler{Temperature: -1}).Next(logits) })
+	mustPanic(t, "want floats [Vocab]", func() { (Sampler{}).Next(logits.Reshape(1, 5)) })
+	mustPanic(t, "nn: Sampler: nil *backprop.RNG", func() { (Sampler{Temperature: 1}).Next(logits) })
+}
