@@ -7,7 +7,34 @@ import (
 )
 
 // GELU in its two forms. The exact form, x·Φ(x), is GELU (elementwise.go);
-// this file holds its kernels and the tanh approximation.
+// this file holds its op and the tanh approximation. float32 GELU runs in
+// float32 arithmetic (kernels.GELU32, vectorized with AVX2), which is what
+// keeps a transformer's MLP from spending half its time in math.Erfc.
+
+// geluExact is GELU. Its first-order backward is one pass over g and x
+// (g·GELU'(x), fused); with CreateGraph it is g·geluDeriv(x), whose own
+// derivative is written with ops.
+func geluExact(a *Tensor) *Tensor {
+	out := unaryKernelRec("GELU", a, kernels.GELURun[float32], kernels.GELURun[float64])
+	return record("GELU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		if !c.create {
+			return c.one(binaryKernel("GELU", g, c.n.inputs[0], kernels.GELUBackwardRun[float32], kernels.GELUBackwardRun[float64]))
+		}
+		return c.one(g.Mul(geluDeriv(c.Input(0))))
+	})
+}
+
+// geluDeriv returns GELU'(x) = Φ(x) + x·φ(x) as one op; its derivative
+// φ(x)·(2 - x²) is written with ops, so higher orders work.
+func geluDeriv(x *Tensor) *Tensor {
+	out := unaryKernel("GELU", x, kernels.GELUDerivRun[float32], kernels.GELUDerivRun[float64])
+	return record("GELUGrad", out, []*Tensor{x}, func(c *BackwardContext, g *Tensor) []*Tensor {
+		x := c.Input(0)
+		x2 := x.Square()
+		phi := x2.MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
+		return c.one(g.Mul(phi.Mul(x2.RSubScalar(2))))
+	})
+}
 
 // gelu tanh approximation constants: √(2/π) and the cubic's coefficient.
 const (

@@ -375,3 +375,328 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// Constants of the GELU loops (gelu.go).
+
+DATA gl_wmax<>+0(SB)/4, $0x41800000
+DATA gl_wmax<>+4(SB)/4, $0x41800000
+DATA gl_wmax<>+8(SB)/4, $0x41800000
+DATA gl_wmax<>+12(SB)/4, $0x41800000
+DATA gl_wmax<>+16(SB)/4, $0x41800000
+DATA gl_wmax<>+20(SB)/4, $0x41800000
+DATA gl_wmax<>+24(SB)/4, $0x41800000
+DATA gl_wmax<>+28(SB)/4, $0x41800000
+GLOBL gl_wmax<>(SB), RODATA|NOPTR, $32
+
+DATA gl_k<>+0(SB)/4, $0x403504f3
+DATA gl_k<>+4(SB)/4, $0x403504f3
+DATA gl_k<>+8(SB)/4, $0x403504f3
+DATA gl_k<>+12(SB)/4, $0x403504f3
+DATA gl_k<>+16(SB)/4, $0x403504f3
+DATA gl_k<>+20(SB)/4, $0x403504f3
+DATA gl_k<>+24(SB)/4, $0x403504f3
+DATA gl_k<>+28(SB)/4, $0x403504f3
+GLOBL gl_k<>(SB), RODATA|NOPTR, $32
+
+DATA gl_h0<>+0(SB)/4, $0x3e906d0a
+DATA gl_h0<>+4(SB)/4, $0x3e906d0a
+DATA gl_h0<>+8(SB)/4, $0x3e906d0a
+DATA gl_h0<>+12(SB)/4, $0x3e906d0a
+DATA gl_h0<>+16(SB)/4, $0x3e906d0a
+DATA gl_h0<>+20(SB)/4, $0x3e906d0a
+DATA gl_h0<>+24(SB)/4, $0x3e906d0a
+DATA gl_h0<>+28(SB)/4, $0x3e906d0a
+GLOBL gl_h0<>(SB), RODATA|NOPTR, $32
+
+DATA gl_h1<>+0(SB)/4, $0x3e909eeb
+DATA gl_h1<>+4(SB)/4, $0x3e909eeb
+DATA gl_h1<>+8(SB)/4, $0x3e909eeb
+DATA gl_h1<>+12(SB)/4, $0x3e909eeb
+DATA gl_h1<>+16(SB)/4, $0x3e909eeb
+DATA gl_h1<>+20(SB)/4, $0x3e909eeb
+DATA gl_h1<>+24(SB)/4, $0x3e909eeb
+DATA gl_h1<>+28(SB)/4, $0x3e909eeb
+GLOBL gl_h1<>(SB), RODATA|NOPTR, $32
+
+DATA gl_h2<>+0(SB)/4, $0x3e783b3a
+DATA gl_h2<>+4(SB)/4, $0x3e783b3a
+DATA gl_h2<>+8(SB)/4, $0x3e783b3a
+DATA gl_h2<>+12(SB)/4, $0x3e783b3a
+DATA gl_h2<>+16(SB)/4, $0x3e783b3a
+DATA gl_h2<>+20(SB)/4, $0x3e783b3a
+DATA gl_h2<>+24(SB)/4, $0x3e783b3a
+DATA gl_h2<>+28(SB)/4, $0x3e783b3a
+GLOBL gl_h2<>(SB), RODATA|NOPTR, $32
+
+DATA gl_h3<>+0(SB)/4, $0x3e5291b6
+DATA gl_h3<>+4(SB)/4, $0x3e5291b6
+DATA gl_h3<>+8(SB)/4, $0x3e5291b6
+DATA gl_h3<>+12(SB)/4, $0x3e5291b6
+DATA gl_h3<>+16(SB)/4, $0x3e5291b6
+DATA gl_h3<>+20(SB)/4, $0x3e5291b6
+DATA gl_h3<>+24(SB)/4, $0x3e5291b6
+DATA gl_h3<>+28(SB)/4, $0x3e5291b6
+GLOBL gl_h3<>(SB), RODATA|NOPTR, $32
+
+DATA gl_h4<>+0(SB)/4, $0xbd0b90d8
+DATA gl_h4<>+4(SB)/4, $0xbd0b90d8
+DATA gl_h4<>+8(SB)/4, $0xbd0b90d8
+DATA gl_h4<>+12(SB)/4, $0xbd0b90d8
+DATA gl_h4<>+16(SB)/4, $0xbd0b90d8
+DATA gl_h4<>+20(SB)/4, $0xbd0b90d8
+DATA gl_h4<>+24(SB)/4, $0xbd0b90d8
+DATA gl_h4<>+28(SB)/4, $0xbd0b90d8
+GLOBL gl_h4<>(SB), RODATA|NOPTR, $32
+
+DATA gl_h5<>+0(SB)/4, $0x3e943da1
+DATA gl_h5<>+4(SB)/4, $0x3e943da1
+DATA gl_h5<>+8(SB)/4, $0x3e943da1
+DATA gl_h5<>+12(SB)/4, $0x3e943da1
+DATA gl_h5<>+16(SB)/4, $0x3e943da1
+DATA gl_h5<>+20(SB)/4, $0x3e943da1
+DATA gl_h5<>+24(SB)/4, $0x3e943da1
+DATA gl_h5<>+28(SB)/4, $0x3e943da1
+GLOBL gl_h5<>(SB), RODATA|NOPTR, $32
+
+DATA gl_h6<>+0(SB)/4, $0xbefed914
+DATA gl_h6<>+4(SB)/4, $0xbefed914
+DATA gl_h6<>+8(SB)/4, $0xbefed914
+DATA gl_h6<>+12(SB)/4, $0xbefed914
+DATA gl_h6<>+16(SB)/4, $0xbefed914
+DATA gl_h6<>+20(SB)/4, $0xbefed914
+DATA gl_h6<>+24(SB)/4, $0xbefed914
+DATA gl_h6<>+28(SB)/4, $0xbefed914
+GLOBL gl_h6<>(SB), RODATA|NOPTR, $32
+
+DATA gl_h7<>+0(SB)/4, $0x3e946e57
+DATA gl_h7<>+4(SB)/4, $0x3e946e57
+DATA gl_h7<>+8(SB)/4, $0x3e946e57
+DATA gl_h7<>+12(SB)/4, $0x3e946e57
+DATA gl_h7<>+16(SB)/4, $0x3e946e57
+DATA gl_h7<>+20(SB)/4, $0x3e946e57
+DATA gl_h7<>+24(SB)/4, $0x3e946e57
+DATA gl_h7<>+28(SB)/4, $0x3e946e57
+GLOBL gl_h7<>(SB), RODATA|NOPTR, $32
+
+DATA gl_h8<>+0(SB)/4, $0xbd7699bd
+DATA gl_h8<>+4(SB)/4, $0xbd7699bd
+DATA gl_h8<>+8(SB)/4, $0xbd7699bd
+DATA gl_h8<>+12(SB)/4, $0xbd7699bd
+DATA gl_h8<>+16(SB)/4, $0xbd7699bd
+DATA gl_h8<>+20(SB)/4, $0xbd7699bd
+DATA gl_h8<>+24(SB)/4, $0xbd7699bd
+DATA gl_h8<>+28(SB)/4, $0xbd7699bd
+GLOBL gl_h8<>(SB), RODATA|NOPTR, $32
+
+DATA gl_negwmax<>+0(SB)/4, $0xc1800000
+DATA gl_negwmax<>+4(SB)/4, $0xc1800000
+DATA gl_negwmax<>+8(SB)/4, $0xc1800000
+DATA gl_negwmax<>+12(SB)/4, $0xc1800000
+DATA gl_negwmax<>+16(SB)/4, $0xc1800000
+DATA gl_negwmax<>+20(SB)/4, $0xc1800000
+DATA gl_negwmax<>+24(SB)/4, $0xc1800000
+DATA gl_negwmax<>+28(SB)/4, $0xc1800000
+GLOBL gl_negwmax<>(SB), RODATA|NOPTR, $32
+
+DATA gl_neghalf<>+0(SB)/4, $0xbf000000
+DATA gl_neghalf<>+4(SB)/4, $0xbf000000
+DATA gl_neghalf<>+8(SB)/4, $0xbf000000
+DATA gl_neghalf<>+12(SB)/4, $0xbf000000
+DATA gl_neghalf<>+16(SB)/4, $0xbf000000
+DATA gl_neghalf<>+20(SB)/4, $0xbf000000
+DATA gl_neghalf<>+24(SB)/4, $0xbf000000
+DATA gl_neghalf<>+28(SB)/4, $0xbf000000
+GLOBL gl_neghalf<>(SB), RODATA|NOPTR, $32
+
+DATA gl_half<>+0(SB)/4, $0x3f000000
+DATA gl_half<>+4(SB)/4, $0x3f000000
+DATA gl_half<>+8(SB)/4, $0x3f000000
+DATA gl_half<>+12(SB)/4, $0x3f000000
+DATA gl_half<>+16(SB)/4, $0x3f000000
+DATA gl_half<>+20(SB)/4, $0x3f000000
+DATA gl_half<>+24(SB)/4, $0x3f000000
+DATA gl_half<>+28(SB)/4, $0x3f000000
+GLOBL gl_half<>(SB), RODATA|NOPTR, $32
+
+DATA gl_isq2pi<>+0(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+4(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+8(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+12(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+16(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+20(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+24(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+28(SB)/4, $0x3ecc422a
+GLOBL gl_isq2pi<>(SB), RODATA|NOPTR, $32
+
+DATA gl_split<>+0(SB)/4, $0xfffff000
+DATA gl_split<>+4(SB)/4, $0xfffff000
+DATA gl_split<>+8(SB)/4, $0xfffff000
+DATA gl_split<>+12(SB)/4, $0xfffff000
+DATA gl_split<>+16(SB)/4, $0xfffff000
+DATA gl_split<>+20(SB)/4, $0xfffff000
+DATA gl_split<>+24(SB)/4, $0xfffff000
+DATA gl_split<>+28(SB)/4, $0xfffff000
+GLOBL gl_split<>(SB), RODATA|NOPTR, $32
+
+// GELU8 computes, for x in Y5, what geluParts of gelu.go returns and
+// Φ(-|x|): Y4 = xc (x clamped to ±16), Y9 = ct, Y2 = p, Y3 = s1,
+// Y1 = s2 (the parts of e^(-x²/2) from expSplit), Y10 = Φ(-|x|) and
+// Y13 = the lanes where x > 0. It uses Y0-Y4 and Y6-Y13.
+#define GELU8 \
+	VANDPS    tc_abs<>(SB), Y5, Y6     \
+	VMOVUPS   gl_wmax<>(SB), Y1        \
+	VMINPS    Y6, Y1, Y6               \
+	VMOVUPS   gl_negwmax<>(SB), Y1     \
+	VMAXPS    Y5, Y1, Y4               \
+	VMOVUPS   gl_wmax<>(SB), Y1        \
+	VMINPS    Y4, Y1, Y4               \
+	VADDPS    gl_k<>(SB), Y6, Y7       \
+	VMOVUPS   gl_k<>(SB), Y8           \
+	VDIVPS    Y7, Y8, Y8               \
+	VMULPS    gl_h8<>(SB), Y8, Y9      \
+	VADDPS    gl_h7<>(SB), Y9, Y9      \
+	VMULPS    Y8, Y9, Y9               \
+	VADDPS    gl_h6<>(SB), Y9, Y9      \
+	VMULPS    Y8, Y9, Y9               \
+	VADDPS    gl_h5<>(SB), Y9, Y9      \
+	VMULPS    Y8, Y9, Y9               \
+	VADDPS    gl_h4<>(SB), Y9, Y9      \
+	VMULPS    Y8, Y9, Y9               \
+	VADDPS    gl_h3<>(SB), Y9, Y9      \
+	VMULPS    Y8, Y9, Y9               \
+	VADDPS    gl_h2<>(SB), Y9, Y9      \
+	VMULPS    Y8, Y9, Y9               \
+	VADDPS    gl_h1<>(SB), Y9, Y9      \
+	VMULPS    Y8, Y9, Y9               \
+	VADDPS    gl_h0<>(SB), Y9, Y9      \
+	VMULPS    Y8, Y9, Y9               \
+	VMULPS    gl_half<>(SB), Y9, Y9    \
+	VANDPS    gl_split<>(SB), Y6, Y10  \
+	VSUBPS    Y10, Y6, Y11             \
+	VMULPS    Y10, Y10, Y0             \
+	VMULPS    gl_neghalf<>(SB), Y0, Y0 \
+	VADDPS    Y10, Y6, Y12             \
+	VMULPS    Y12, Y11, Y12            \
+	VMULPS    gl_neghalf<>(SB), Y12, Y12 \
+	VADDPS    Y12, Y0, Y1              \
+	VMULPS    tc_log2e<>(SB), Y1, Y1   \
+	VADDPS    tc_magic<>(SB), Y1, Y1   \
+	VSUBPS    tc_magic<>(SB), Y1, Y2   \
+	VPSUBD    tc_magic<>(SB), Y1, Y1   \
+	VMULPS    tc_c1<>(SB), Y2, Y3      \
+	VSUBPS    Y3, Y0, Y0               \
+	VADDPS    Y12, Y0, Y0              \
+	VMULPS    tc_c2<>(SB), Y2, Y3      \
+	VSUBPS    Y3, Y0, Y0               \
+	VMULPS    tc_p6<>(SB), Y0, Y2      \
+	VADDPS    tc_p5<>(SB), Y2, Y2      \
+	VMULPS    Y0, Y2, Y2               \
+	VADDPS    tc_p4<>(SB), Y2, Y2      \
+	VMULPS    Y0, Y2, Y2               \
+	VADDPS    tc_p3<>(SB), Y2, Y2      \
+	VMULPS    Y0, Y2, Y2               \
+	VADDPS    tc_p2<>(SB), Y2, Y2      \
+	VMULPS    Y0, Y0, Y3               \
+	VMULPS    Y3, Y2, Y2               \
+	VADDPS    Y0, Y2, Y2               \
+	VADDPS    tc_one<>(SB), Y2, Y2     \
+	VPSRAD    $1, Y1, Y3               \
+	VPSUBD    Y3, Y1, Y1               \
+	VPADDD    tc_bias<>(SB), Y3, Y3    \
+	VPADDD    tc_bias<>(SB), Y1, Y1    \
+	VPSLLD    $23, Y3, Y3              \
+	VPSLLD    $23, Y1, Y1              \
+	VMULPS    Y9, Y2, Y10              \
+	VMULPS    Y3, Y10, Y10             \
+	VMULPS    Y1, Y10, Y10             \
+	VXORPS    Y13, Y13, Y13            \
+	VCMPPS    $1, Y5, Y13, Y13
+
+// GELUDERIV8 sets Y0 = GELUDeriv32(x) after GELU8.
+#define GELUDERIV8 \
+	VMULPS    gl_isq2pi<>(SB), Y4, Y12 \
+	VMULPS    Y12, Y2, Y12             \
+	VMULPS    Y3, Y12, Y12             \
+	VMULPS    Y1, Y12, Y12             \
+	VMOVUPS   tc_one<>(SB), Y11        \
+	VSUBPS    Y10, Y11, Y11            \
+	VBLENDVPS Y13, Y11, Y10, Y10       \
+	VADDPS    Y12, Y10, Y0
+
+// func geluF32(dst, x *float32, n int): dst[i] = GELU32(x[i]), n a multiple of 8
+TEXT ·geluF32(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+loop:
+	CMPQ    CX, $8
+	JL      done
+	VMOVUPS (SI), Y5
+	GELU8
+
+	// x·(1 - Φ(-x)) for x > 0, else (p·(xc·ct))·s1·s2.
+	VMOVUPS   tc_one<>(SB), Y11
+	VSUBPS    Y10, Y11, Y11
+	VMULPS    Y11, Y5, Y11
+	VMULPS    Y9, Y4, Y12
+	VMULPS    Y12, Y2, Y12
+	VMULPS    Y3, Y12, Y12
+	VMULPS    Y1, Y12, Y12
+	VBLENDVPS Y13, Y11, Y12, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JMP       loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluDerivF32(dst, x *float32, n int): dst[i] = GELUDeriv32(x[i]), n a multiple of 8
+TEXT ·geluDerivF32(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+loop:
+	CMPQ    CX, $8
+	JL      done
+	VMOVUPS (SI), Y5
+	GELU8
+	GELUDERIV8
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluBackwardF32(dst, grad, x *float32, n int): dst[i] = grad[i]·GELUDeriv32(x[i]), n a multiple of 8
+TEXT ·geluBackwardF32(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ grad+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+
+loop:
+	CMPQ    CX, $8
+	JL      done
+	VMOVUPS (SI), Y5
+	GELU8
+	GELUDERIV8
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
