@@ -46,7 +46,7 @@ const (
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), which is PyTorch's
 // gelu(x, approximate="tanh") and GPT-2's activation.
 func (a *Tensor) GELUTanh() *Tensor {
-	out := unaryMap("GELUTanh", a, geluTanhT[float32], geluTanhT[float64])
+	out := unaryKernel("GELUTanh", a, kernels.GELUTanhRun[float32], kernels.GELUTanhRun[float64])
 	return record("GELUTanh", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.Mul(geluTanhGrad(c.Input(0))))
 	})
@@ -58,7 +58,7 @@ func (a *Tensor) GELUTanh() *Tensor {
 // 0.5(1+t) + 0.5·x·(1-t²)·u', and the second one
 // (1-t²)·(u' - x·t·u'² + 0.5·x·u”), u' = c(1 + 3a x²), u” = 6ac·x.
 func geluTanhGrad(x *Tensor) *Tensor {
-	out := unaryMap("GELUTanh", x, geluTanhGradT[float32], geluTanhGradT[float64])
+	out := unaryKernel("GELUTanh", x, kernels.GELUTanhDerivRun[float32], kernels.GELUTanhDerivRun[float64])
 	return record("GELUTanhGrad", out, []*Tensor{x}, func(c *BackwardContext, g *Tensor) []*Tensor {
 		x := c.Input(0)
 		x2 := x.Square()
@@ -68,16 +68,4 @@ func geluTanhGrad(x *Tensor) *Tensor {
 		inner := du.Sub(x.Mul(t).Mul(du.Square())).Add(x2.MulScalar(3 * geluTanhA * geluTanhC))
 		return c.one(g.Mul(sech2.Mul(inner)))
 	})
-}
-
-func geluTanhT[T kernels.Float](x T) T {
-	v := float64(x)
-	return T(0.5 * v * (1 + math.Tanh(geluTanhC*(v+geluTanhA*v*v*v))))
-}
-
-func geluTanhGradT[T kernels.Float](x T) T {
-	v := float64(x)
-	t := math.Tanh(geluTanhC * (v + geluTanhA*v*v*v))
-	du := geluTanhC * (1 + 3*geluTanhA*v*v)
-	return T(0.5*(1+t) + 0.5*v*(1-t*t)*du)
 }

@@ -25,6 +25,17 @@ func TestGELUTanh(t *testing.T) {
 			t.Fatalf("float32 GELUTanh(%v) = %v, float64 %v", x32.At(i), a[i], b[i])
 		}
 	}
+	// The float32 backward against float64's.
+	xa := x32.To(bp.Float32).Detach().SetRequiresGrad(true)
+	xb := xa.To(bp.Float64).Detach().SetRequiresGrad(true)
+	xa.GELUTanh().Sum().Backward()
+	xb.GELUTanh().Sum().Backward()
+	ga, gb := xa.Grad().Float64s(), xb.Grad().Float64s()
+	for i := range ga {
+		if math.Abs(ga[i]-gb[i]) > 1e-6 {
+			t.Fatalf("float32 GELUTanh'(%v) = %v, float64 %v", xb.At(i), ga[i], gb[i])
+		}
+	}
 	f := func(xs ...*bp.Tensor) *bp.Tensor { return xs[0].GELUTanh() }
 	checkGrad2(t, "GELUTanh", f, rnd(1, 3, 4).MulScalar(2))
 	checkGrad2(t, "GELUTanh non-contiguous", f, nonContig(2, 4, 3))

@@ -263,3 +263,61 @@ func GELUBackwardRun[T Float](dst, g []T, pg, sg int, x []T, px, sx int) {
 		dst[i] = T(float64(g[pg+i*sg]) * geluDeriv64(float64(x[px+i*sx])))
 	}
 }
+
+// The tanh approximation of GELU, 0.5·x·(1 + tanh(c·(x + a·x³))), and its
+// derivative 0.5·(1+t) + 0.5·x·(1-t²)·c·(1 + 3a·x²). float32 computes the
+// polynomial in float32 and the tanh with Tanh32 (vectorized, in place in
+// dst), float64 with math.Tanh.
+const (
+	geluTanhC = 0.7978845608028654 // √(2/π)
+	geluTanhA = 0.044715
+)
+
+// GELUTanhRun sets dst[i] = GELUTanh(x[px+i*sx]).
+func GELUTanhRun[T Float](dst, x []T, px, sx int) {
+	if isF32[T]() {
+		d, s := f32s(dst), f32s(x)
+		geluTanhInner(d, s, px, sx)
+		tanhRunF32(d, d, 0, 1)
+		for i := range d {
+			v := s[px+i*sx]
+			d[i] = float32(float32(0.5*v) * float32(1+d[i]))
+		}
+		return
+	}
+	for i := range dst {
+		v := float64(x[px+i*sx])
+		dst[i] = T(0.5 * v * (1 + math.Tanh(geluTanhC*(v+geluTanhA*v*v*v))))
+	}
+}
+
+// GELUTanhDerivRun sets dst[i] to the derivative of GELUTanh at
+// x[px+i*sx].
+func GELUTanhDerivRun[T Float](dst, x []T, px, sx int) {
+	if isF32[T]() {
+		d, s := f32s(dst), f32s(x)
+		geluTanhInner(d, s, px, sx)
+		tanhRunF32(d, d, 0, 1)
+		for i := range d {
+			v, t := s[px+i*sx], d[i]
+			du := float32(geluTanhC * float32(1+float32(float32(3*geluTanhA*v)*v)))
+			d[i] = float32(0.5*(1+t)) + float32(float32(float32(0.5*v)*float32(1-float32(t*t)))*du)
+		}
+		return
+	}
+	for i := range dst {
+		v := float64(x[px+i*sx])
+		t := math.Tanh(geluTanhC * (v + geluTanhA*v*v*v))
+		du := geluTanhC * (1 + 3*geluTanhA*v*v)
+		dst[i] = T(0.5*(1+t) + 0.5*v*(1-t*t)*du)
+	}
+}
+
+// geluTanhInner sets d[i] = c·(v + a·v³) for v = s[px+i*sx], in float32.
+func geluTanhInner(d, s []float32, px, sx int) {
+	for i := range d {
+		v := s[px+i*sx]
+		v3 := float32(float32(v*v) * v)
+		d[i] = float32(geluTanhC * float32(v+float32(geluTanhA*v3)))
+	}
+}
