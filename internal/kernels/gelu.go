@@ -3,8 +3,8 @@ package kernels
 import "math"
 
 // The error function and GELU in float32 arithmetic, on the pattern of
-// transc.go: every product is converted to float32 explicitly, so that no
-// FMA is fused in, and gelu_amd64.s performs the same operations in the
+// transc.go: every product is converted to its type explicitly, so that
+// no FMA is fused in, and gelu_amd64.s performs the same operations in the
 // same order; the Go functions and the assembly agree bit for bit.
 //
 // The tail of the normal distribution is written as
@@ -12,9 +12,11 @@ import "math"
 //	erfc(z) = u·h(u)·e^(-z²),  u = 2/(2+z),  z ≥ 0,
 //
 // where h(u) = erfc(z)·e^(z²)/u runs smoothly from 1/(2√π) at u = 0
-// (z = ∞) to 1 at u = 1 (z = 0). h is a degree-8 polynomial in u fitted on
-// z in [0, 10.5] (beyond, erfc is below the smallest float32) for
-// relative error; evaluated in float32 it is within about 1.5 ulp.
+// (z = ∞) to 1 at u = 1 (z = 0). h is a degree-10 polynomial in u fitted on
+// z in [0, 11.5] (beyond, erfc is below the smallest float32) for
+// relative error. u and h(u) are computed in float64 (four lanes at a time
+// in the assembly), which halves the error of doing it in float32: the
+// rounding of u and of the polynomial's steps was most of it.
 // e^(-z²) would lose everything to the rounding of z² (its relative
 // error grows as z² times z²'s); so z is split into zh, its leading 12
 // bits, whose square is exact, and zl = z - zh, and
@@ -27,47 +29,54 @@ import "math"
 // with u = 2√2/(2√2 + w), and e^(-w²/2) is split the same way.
 
 const (
-	erfH0 float32 = 0x1.20da14p-2
-	erfH1 float32 = 0x1.213dd6p-2
-	erfH2 float32 = 0x1.f07674p-3
-	erfH3 float32 = 0x1.a5236cp-3
-	erfH4 float32 = -0x1.1721bp-5
-	erfH5 float32 = 0x1.287b42p-2
-	erfH6 float32 = -0x1.fdb228p-2
-	erfH7 float32 = 0x1.28dcaep-2
-	erfH8 float32 = -0x1.ed337ap-5
+	// h(u), degree 10, fitted for relative error (about 0.07 ulp of
+	// float32).
+	erfH0  = 0x1.20dc848c6f681p-2
+	erfH1  = 0x1.20f5d9f0c6526p-2
+	erfH2  = 0x1.f77d294b90ab0p-3
+	erfH3  = 0x1.7428b9190019fp-3
+	erfH4  = 0x1.1ae82a128906ep-4
+	erfH5  = 0x1.41a1af6f12b80p-10
+	erfH6  = 0x1.0eb89570144e5p-5
+	erfH7  = -0x1.648789624b842p-2
+	erfH8  = 0x1.af2514072cc28p-2
+	erfH9  = -0x1.a6ca61b09effep-3
+	erfH10 = 0x1.3a7cbf56c020cp-5
 
 	// erf(z) = z·P(z²) below erfSmall, a fit for relative error.
 	erfSmall float32 = 0.75
-	erfS0    float32 = 0x1.20dd74p+0
-	erfS1    float32 = -0x1.81273ap-2
-	erfS2    float32 = 0x1.ce2abep-4
-	erfS3    float32 = -0x1.b7a7e4p-6
-	erfS4    float32 = 0x1.4f26fep-8
-	erfS5    float32 = -0x1.61bf7ep-11
+	erfS0            = 0x1.20dd75040ac62p+0
+	erfS1            = -0x1.8127465d971d0p-2
+	erfS2            = 0x1.ce2efd509b664p-4
+	erfS3            = -0x1.b826dcedb040cp-6
+	erfS4            = 0x1.55e112c409148p-8
+	erfS5            = -0x1.b60a0cc947580p-11
+	erfS6            = 0x1.8cba51880a100p-14
 
 	// splitMask keeps a float32's sign, exponent and 12 leading
 	// significant bits: the square of the result is exact.
 	splitMask = 0xfffff000
 
-	geluK          float32 = 0x1.6a09e6p+1 // 2√2
-	geluInvSqrt2Pi float32 = 0x1.988454p-2 // 1/√(2π)
+	geluK                  = 2 * math.Sqrt2 // 2√2, as a float64
+	geluInvSqrt2Pi float32 = 0x1.988454p-2  // 1/√(2π)
 	// Beyond geluWMax, Φ(-w) and e^(-w²/2) are 0 in float32; clamping
 	// there keeps an infinite w from making ∞ - ∞ in the split.
 	geluWMax float32 = 16
 	erfZMax  float32 = 11
 )
 
-// erfTailH evaluates the polynomial h(u).
-func erfTailH(u float32) float32 {
-	p := float32(erfH8*u) + erfH7
-	p = float32(p*u) + erfH6
-	p = float32(p*u) + erfH5
-	p = float32(p*u) + erfH4
-	p = float32(p*u) + erfH3
-	p = float32(p*u) + erfH2
-	p = float32(p*u) + erfH1
-	return float32(p*u) + erfH0
+// erfTailH evaluates the polynomial h(u), in float64.
+func erfTailH(u float64) float64 {
+	p := float64(erfH10*u) + erfH9
+	p = float64(p*u) + erfH8
+	p = float64(p*u) + erfH7
+	p = float64(p*u) + erfH6
+	p = float64(p*u) + erfH5
+	p = float64(p*u) + erfH4
+	p = float64(p*u) + erfH3
+	p = float64(p*u) + erfH2
+	p = float64(p*u) + erfH1
+	return float64(p*u) + erfH0
 }
 
 // expSplit prepares e^(a+b) for an exact a and a small b (|b| < 1/8),
@@ -118,9 +127,9 @@ func Erfc32(x float32) float32 {
 	if erfZMax < z {
 		z = erfZMax
 	}
-	u := 2 / (2 + z)
+	u := 2 / (2 + float64(z))
 	p, s1, s2 := negSqParts(z, 1)
-	r := scaled(p, float32(u*erfTailH(u)), s1, s2)
+	r := scaled(p, float32(float64(u*erfTailH(u))), s1, s2)
 	if x < 0 {
 		return 2 - r
 	}
@@ -134,13 +143,15 @@ func Erf32(x float32) float32 {
 	z := math.Float32frombits(b &^ signBit32)
 	var y float32
 	if z < erfSmall {
-		s := float32(z * z)
-		p := float32(erfS5*s) + erfS4
-		p = float32(p*s) + erfS3
-		p = float32(p*s) + erfS2
-		p = float32(p*s) + erfS1
-		p = float32(p*s) + erfS0
-		y = float32(z * p)
+		zd := float64(z)
+		s := float64(zd * zd)
+		p := float64(erfS6*s) + erfS5
+		p = float64(p*s) + erfS4
+		p = float64(p*s) + erfS3
+		p = float64(p*s) + erfS2
+		p = float64(p*s) + erfS1
+		p = float64(p*s) + erfS0
+		y = float32(float64(zd * p))
 	} else {
 		y = 1 - Erfc32(z)
 	}
@@ -163,8 +174,8 @@ func geluParts(x float32) (p, s1, s2, ct, xc float32) {
 	if geluWMax < xc {
 		xc = geluWMax
 	}
-	u := geluK / (geluK + w)
-	ct = float32(float32(u*erfTailH(u)) * 0.5)
+	u := geluK / (geluK + float64(w))
+	ct = float32(float64(float64(u*erfTailH(u)) * 0.5))
 	p, s1, s2 = negSqParts(w, 0.5)
 	return p, s1, s2, ct, xc
 }

@@ -127,7 +127,7 @@ func TestErfGELUAccuracy(t *testing.T) {
 		name  string
 		w     worst
 		bound float64
-	}{{"Erf32", erf, 3}, {"Erfc32", erfc, 7}, {"GELU32", gelu, 7}, {"GELUDeriv32", deriv, 6}} {
+	}{{"Erf32", erf, 1.5}, {"Erfc32", erfc, 3}, {"GELU32", gelu, 3}, {"GELUDeriv32", deriv, 3}} {
 		if !(c.w.ulp <= c.bound) {
 			t.Errorf("%s: %.2f ulp at %v, want at most %v", c.name, c.w.ulp, c.w.at, c.bound)
 		}
@@ -151,7 +151,7 @@ func TestErfGELUSpecialValues(t *testing.T) {
 		{"GELUDeriv", GELUDeriv32, 30, 1}, {"GELUDeriv", GELUDeriv32, -30, 0},
 		{"GELUDeriv", GELUDeriv32, inf, 1}, {"GELUDeriv", GELUDeriv32, -inf, 0}, {"GELUDeriv", GELUDeriv32, nan, nan},
 	}
-	// Near 0 the tail formula is a few ulps from 1 and 1/2.
+	// Near 0 the tail formula is within an ulp or two of 1 and 1/2.
 	if e := ulpErr(Erfc32(0), 1); e > 2 {
 		t.Errorf("Erfc32(0) = %v, %.1f ulp from 1", Erfc32(0), e)
 	}

@@ -388,106 +388,6 @@ DATA gl_wmax<>+24(SB)/4, $0x41800000
 DATA gl_wmax<>+28(SB)/4, $0x41800000
 GLOBL gl_wmax<>(SB), RODATA|NOPTR, $32
 
-DATA gl_k<>+0(SB)/4, $0x403504f3
-DATA gl_k<>+4(SB)/4, $0x403504f3
-DATA gl_k<>+8(SB)/4, $0x403504f3
-DATA gl_k<>+12(SB)/4, $0x403504f3
-DATA gl_k<>+16(SB)/4, $0x403504f3
-DATA gl_k<>+20(SB)/4, $0x403504f3
-DATA gl_k<>+24(SB)/4, $0x403504f3
-DATA gl_k<>+28(SB)/4, $0x403504f3
-GLOBL gl_k<>(SB), RODATA|NOPTR, $32
-
-DATA gl_h0<>+0(SB)/4, $0x3e906d0a
-DATA gl_h0<>+4(SB)/4, $0x3e906d0a
-DATA gl_h0<>+8(SB)/4, $0x3e906d0a
-DATA gl_h0<>+12(SB)/4, $0x3e906d0a
-DATA gl_h0<>+16(SB)/4, $0x3e906d0a
-DATA gl_h0<>+20(SB)/4, $0x3e906d0a
-DATA gl_h0<>+24(SB)/4, $0x3e906d0a
-DATA gl_h0<>+28(SB)/4, $0x3e906d0a
-GLOBL gl_h0<>(SB), RODATA|NOPTR, $32
-
-DATA gl_h1<>+0(SB)/4, $0x3e909eeb
-DATA gl_h1<>+4(SB)/4, $0x3e909eeb
-DATA gl_h1<>+8(SB)/4, $0x3e909eeb
-DATA gl_h1<>+12(SB)/4, $0x3e909eeb
-DATA gl_h1<>+16(SB)/4, $0x3e909eeb
-DATA gl_h1<>+20(SB)/4, $0x3e909eeb
-DATA gl_h1<>+24(SB)/4, $0x3e909eeb
-DATA gl_h1<>+28(SB)/4, $0x3e909eeb
-GLOBL gl_h1<>(SB), RODATA|NOPTR, $32
-
-DATA gl_h2<>+0(SB)/4, $0x3e783b3a
-DATA gl_h2<>+4(SB)/4, $0x3e783b3a
-DATA gl_h2<>+8(SB)/4, $0x3e783b3a
-DATA gl_h2<>+12(SB)/4, $0x3e783b3a
-DATA gl_h2<>+16(SB)/4, $0x3e783b3a
-DATA gl_h2<>+20(SB)/4, $0x3e783b3a
-DATA gl_h2<>+24(SB)/4, $0x3e783b3a
-DATA gl_h2<>+28(SB)/4, $0x3e783b3a
-GLOBL gl_h2<>(SB), RODATA|NOPTR, $32
-
-DATA gl_h3<>+0(SB)/4, $0x3e5291b6
-DATA gl_h3<>+4(SB)/4, $0x3e5291b6
-DATA gl_h3<>+8(SB)/4, $0x3e5291b6
-DATA gl_h3<>+12(SB)/4, $0x3e5291b6
-DATA gl_h3<>+16(SB)/4, $0x3e5291b6
-DATA gl_h3<>+20(SB)/4, $0x3e5291b6
-DATA gl_h3<>+24(SB)/4, $0x3e5291b6
-DATA gl_h3<>+28(SB)/4, $0x3e5291b6
-GLOBL gl_h3<>(SB), RODATA|NOPTR, $32
-
-DATA gl_h4<>+0(SB)/4, $0xbd0b90d8
-DATA gl_h4<>+4(SB)/4, $0xbd0b90d8
-DATA gl_h4<>+8(SB)/4, $0xbd0b90d8
-DATA gl_h4<>+12(SB)/4, $0xbd0b90d8
-DATA gl_h4<>+16(SB)/4, $0xbd0b90d8
-DATA gl_h4<>+20(SB)/4, $0xbd0b90d8
-DATA gl_h4<>+24(SB)/4, $0xbd0b90d8
-DATA gl_h4<>+28(SB)/4, $0xbd0b90d8
-GLOBL gl_h4<>(SB), RODATA|NOPTR, $32
-
-DATA gl_h5<>+0(SB)/4, $0x3e943da1
-DATA gl_h5<>+4(SB)/4, $0x3e943da1
-DATA gl_h5<>+8(SB)/4, $0x3e943da1
-DATA gl_h5<>+12(SB)/4, $0x3e943da1
-DATA gl_h5<>+16(SB)/4, $0x3e943da1
-DATA gl_h5<>+20(SB)/4, $0x3e943da1
-DATA gl_h5<>+24(SB)/4, $0x3e943da1
-DATA gl_h5<>+28(SB)/4, $0x3e943da1
-GLOBL gl_h5<>(SB), RODATA|NOPTR, $32
-
-DATA gl_h6<>+0(SB)/4, $0xbefed914
-DATA gl_h6<>+4(SB)/4, $0xbefed914
-DATA gl_h6<>+8(SB)/4, $0xbefed914
-DATA gl_h6<>+12(SB)/4, $0xbefed914
-DATA gl_h6<>+16(SB)/4, $0xbefed914
-DATA gl_h6<>+20(SB)/4, $0xbefed914
-DATA gl_h6<>+24(SB)/4, $0xbefed914
-DATA gl_h6<>+28(SB)/4, $0xbefed914
-GLOBL gl_h6<>(SB), RODATA|NOPTR, $32
-
-DATA gl_h7<>+0(SB)/4, $0x3e946e57
-DATA gl_h7<>+4(SB)/4, $0x3e946e57
-DATA gl_h7<>+8(SB)/4, $0x3e946e57
-DATA gl_h7<>+12(SB)/4, $0x3e946e57
-DATA gl_h7<>+16(SB)/4, $0x3e946e57
-DATA gl_h7<>+20(SB)/4, $0x3e946e57
-DATA gl_h7<>+24(SB)/4, $0x3e946e57
-DATA gl_h7<>+28(SB)/4, $0x3e946e57
-GLOBL gl_h7<>(SB), RODATA|NOPTR, $32
-
-DATA gl_h8<>+0(SB)/4, $0xbd7699bd
-DATA gl_h8<>+4(SB)/4, $0xbd7699bd
-DATA gl_h8<>+8(SB)/4, $0xbd7699bd
-DATA gl_h8<>+12(SB)/4, $0xbd7699bd
-DATA gl_h8<>+16(SB)/4, $0xbd7699bd
-DATA gl_h8<>+20(SB)/4, $0xbd7699bd
-DATA gl_h8<>+24(SB)/4, $0xbd7699bd
-DATA gl_h8<>+28(SB)/4, $0xbd7699bd
-GLOBL gl_h8<>(SB), RODATA|NOPTR, $32
-
 DATA gl_negwmax<>+0(SB)/4, $0xc1800000
 DATA gl_negwmax<>+4(SB)/4, $0xc1800000
 DATA gl_negwmax<>+8(SB)/4, $0xc1800000
@@ -497,6 +397,84 @@ DATA gl_negwmax<>+20(SB)/4, $0xc1800000
 DATA gl_negwmax<>+24(SB)/4, $0xc1800000
 DATA gl_negwmax<>+28(SB)/4, $0xc1800000
 GLOBL gl_negwmax<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd0<>+0(SB)/8, $0x3fd20dc848c6f681
+DATA gl_hd0<>+8(SB)/8, $0x3fd20dc848c6f681
+DATA gl_hd0<>+16(SB)/8, $0x3fd20dc848c6f681
+DATA gl_hd0<>+24(SB)/8, $0x3fd20dc848c6f681
+GLOBL gl_hd0<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd1<>+0(SB)/8, $0x3fd20f5d9f0c6526
+DATA gl_hd1<>+8(SB)/8, $0x3fd20f5d9f0c6526
+DATA gl_hd1<>+16(SB)/8, $0x3fd20f5d9f0c6526
+DATA gl_hd1<>+24(SB)/8, $0x3fd20f5d9f0c6526
+GLOBL gl_hd1<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd2<>+0(SB)/8, $0x3fcf77d294b90ab0
+DATA gl_hd2<>+8(SB)/8, $0x3fcf77d294b90ab0
+DATA gl_hd2<>+16(SB)/8, $0x3fcf77d294b90ab0
+DATA gl_hd2<>+24(SB)/8, $0x3fcf77d294b90ab0
+GLOBL gl_hd2<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd3<>+0(SB)/8, $0x3fc7428b9190019f
+DATA gl_hd3<>+8(SB)/8, $0x3fc7428b9190019f
+DATA gl_hd3<>+16(SB)/8, $0x3fc7428b9190019f
+DATA gl_hd3<>+24(SB)/8, $0x3fc7428b9190019f
+GLOBL gl_hd3<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd4<>+0(SB)/8, $0x3fb1ae82a128906e
+DATA gl_hd4<>+8(SB)/8, $0x3fb1ae82a128906e
+DATA gl_hd4<>+16(SB)/8, $0x3fb1ae82a128906e
+DATA gl_hd4<>+24(SB)/8, $0x3fb1ae82a128906e
+GLOBL gl_hd4<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd5<>+0(SB)/8, $0x3f541a1af6f12b80
+DATA gl_hd5<>+8(SB)/8, $0x3f541a1af6f12b80
+DATA gl_hd5<>+16(SB)/8, $0x3f541a1af6f12b80
+DATA gl_hd5<>+24(SB)/8, $0x3f541a1af6f12b80
+GLOBL gl_hd5<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd6<>+0(SB)/8, $0x3fa0eb89570144e5
+DATA gl_hd6<>+8(SB)/8, $0x3fa0eb89570144e5
+DATA gl_hd6<>+16(SB)/8, $0x3fa0eb89570144e5
+DATA gl_hd6<>+24(SB)/8, $0x3fa0eb89570144e5
+GLOBL gl_hd6<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd7<>+0(SB)/8, $0xbfd648789624b842
+DATA gl_hd7<>+8(SB)/8, $0xbfd648789624b842
+DATA gl_hd7<>+16(SB)/8, $0xbfd648789624b842
+DATA gl_hd7<>+24(SB)/8, $0xbfd648789624b842
+GLOBL gl_hd7<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd8<>+0(SB)/8, $0x3fdaf2514072cc28
+DATA gl_hd8<>+8(SB)/8, $0x3fdaf2514072cc28
+DATA gl_hd8<>+16(SB)/8, $0x3fdaf2514072cc28
+DATA gl_hd8<>+24(SB)/8, $0x3fdaf2514072cc28
+GLOBL gl_hd8<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd9<>+0(SB)/8, $0xbfca6ca61b09effe
+DATA gl_hd9<>+8(SB)/8, $0xbfca6ca61b09effe
+DATA gl_hd9<>+16(SB)/8, $0xbfca6ca61b09effe
+DATA gl_hd9<>+24(SB)/8, $0xbfca6ca61b09effe
+GLOBL gl_hd9<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd10<>+0(SB)/8, $0x3fa3a7cbf56c020c
+DATA gl_hd10<>+8(SB)/8, $0x3fa3a7cbf56c020c
+DATA gl_hd10<>+16(SB)/8, $0x3fa3a7cbf56c020c
+DATA gl_hd10<>+24(SB)/8, $0x3fa3a7cbf56c020c
+GLOBL gl_hd10<>(SB), RODATA|NOPTR, $32
+
+DATA gl_kd<>+0(SB)/8, $0x4006a09e667f3bcd
+DATA gl_kd<>+8(SB)/8, $0x4006a09e667f3bcd
+DATA gl_kd<>+16(SB)/8, $0x4006a09e667f3bcd
+DATA gl_kd<>+24(SB)/8, $0x4006a09e667f3bcd
+GLOBL gl_kd<>(SB), RODATA|NOPTR, $32
+
+DATA gl_halfd<>+0(SB)/8, $0x3fe0000000000000
+DATA gl_halfd<>+8(SB)/8, $0x3fe0000000000000
+DATA gl_halfd<>+16(SB)/8, $0x3fe0000000000000
+DATA gl_halfd<>+24(SB)/8, $0x3fe0000000000000
+GLOBL gl_halfd<>(SB), RODATA|NOPTR, $32
 
 DATA gl_neghalf<>+0(SB)/4, $0xbf000000
 DATA gl_neghalf<>+4(SB)/4, $0xbf000000
@@ -538,6 +516,15 @@ DATA gl_split<>+24(SB)/4, $0xfffff000
 DATA gl_split<>+28(SB)/4, $0xfffff000
 GLOBL gl_split<>(SB), RODATA|NOPTR, $32
 
+// HORNER2 is a step of h's Horner scheme in float64 on both halves of
+// eight lanes: Y12 and Y13 = (Y12 + c)·u and (Y13 + c)·u, for the u of
+// the low lanes in Y10 and of the high ones in Y11.
+#define HORNER2(c) \
+	VADDPD    c<>(SB), Y12, Y12 \
+	VADDPD    c<>(SB), Y13, Y13 \
+	VMULPD    Y10, Y12, Y12     \
+	VMULPD    Y11, Y13, Y13
+
 // GELU8 computes, for x in Y5, what geluParts of gelu.go returns and
 // Φ(-|x|): Y4 = xc (x clamped to ±16), Y9 = ct, Y2 = p, Y3 = s1,
 // Y1 = s2 (the parts of e^(-x²/2) from expSplit), Y10 = Φ(-|x|) and
@@ -550,27 +537,34 @@ GLOBL gl_split<>(SB), RODATA|NOPTR, $32
 	VMAXPS    Y5, Y1, Y4               \
 	VMOVUPS   gl_wmax<>(SB), Y1        \
 	VMINPS    Y4, Y1, Y4               \
-	VADDPS    gl_k<>(SB), Y6, Y7       \
-	VMOVUPS   gl_k<>(SB), Y8           \
-	VDIVPS    Y7, Y8, Y8               \
-	VMULPS    gl_h8<>(SB), Y8, Y9      \
-	VADDPS    gl_h7<>(SB), Y9, Y9      \
-	VMULPS    Y8, Y9, Y9               \
-	VADDPS    gl_h6<>(SB), Y9, Y9      \
-	VMULPS    Y8, Y9, Y9               \
-	VADDPS    gl_h5<>(SB), Y9, Y9      \
-	VMULPS    Y8, Y9, Y9               \
-	VADDPS    gl_h4<>(SB), Y9, Y9      \
-	VMULPS    Y8, Y9, Y9               \
-	VADDPS    gl_h3<>(SB), Y9, Y9      \
-	VMULPS    Y8, Y9, Y9               \
-	VADDPS    gl_h2<>(SB), Y9, Y9      \
-	VMULPS    Y8, Y9, Y9               \
-	VADDPS    gl_h1<>(SB), Y9, Y9      \
-	VMULPS    Y8, Y9, Y9               \
-	VADDPS    gl_h0<>(SB), Y9, Y9      \
-	VMULPS    Y8, Y9, Y9               \
-	VMULPS    gl_half<>(SB), Y9, Y9    \
+	VCVTPS2PD X6, Y7                   \
+	VEXTRACTF128 $1, Y6, X8            \
+	VCVTPS2PD X8, Y8                   \
+	VMOVUPD   gl_kd<>(SB), Y11         \
+	VADDPD    Y11, Y7, Y10             \
+	VDIVPD    Y10, Y11, Y10            \
+	VADDPD    Y11, Y8, Y12             \
+	VDIVPD    Y12, Y11, Y11            \
+	VMULPD    gl_hd10<>(SB), Y10, Y12  \
+	VMULPD    gl_hd10<>(SB), Y11, Y13  \
+	HORNER2(gl_hd9)                    \
+	HORNER2(gl_hd8)                    \
+	HORNER2(gl_hd7)                    \
+	HORNER2(gl_hd6)                    \
+	HORNER2(gl_hd5)                    \
+	HORNER2(gl_hd4)                    \
+	HORNER2(gl_hd3)                    \
+	HORNER2(gl_hd2)                    \
+	HORNER2(gl_hd1)                    \
+	VADDPD    gl_hd0<>(SB), Y12, Y12   \
+	VADDPD    gl_hd0<>(SB), Y13, Y13   \
+	VMULPD    Y10, Y12, Y12            \
+	VMULPD    Y11, Y13, Y13            \
+	VMULPD    gl_halfd<>(SB), Y12, Y12 \
+	VMULPD    gl_halfd<>(SB), Y13, Y13 \
+	VCVTPD2PSY Y12, X12                \
+	VCVTPD2PSY Y13, X13                \
+	VINSERTF128 $1, X13, Y12, Y9       \
 	VANDPS    gl_split<>(SB), Y6, Y10  \
 	VSUBPS    Y10, Y6, Y11             \
 	VMULPS    Y10, Y10, Y0             \
