@@ -52,10 +52,10 @@ type CrossEntropyOptions struct {
 // (NaN when that is zero, as in PyTorch); ReduceNone returns the losses in
 // the targets' shape.
 //
-// It is computed by one fused op over the rows of classes (as
+// Class targets are computed by one fused op over the rows of classes (as
 // CrossEntropyFromLogits, which it calls for the plain [N, C] mean), so
-// the softmax is never materialized in the forward pass; second
-// derivatives work.
+// the softmax is never materialized in the forward pass; label smoothing
+// and probability targets add a LogSoftmax. Second derivatives work.
 func CrossEntropy(logits, target *Tensor, opt CrossEntropyOptions) *Tensor {
 	const op = "CrossEntropy"
 	logits.mustFloat(op)
