@@ -68,10 +68,10 @@ func ScaledDotProductAttention(q, k, v *Tensor, opt AttentionOptions) *Tensor {
 	} else {
 		saved = []*Tensor{lse}
 	}
-	causal := opt.Causal
+	causal, hasMask := opt.Causal, opt.Mask != nil
 	return recordSaved(op, out, []*Tensor{q, k, v}, saved, func(c *BackwardContext, g *Tensor) []*Tensor {
 		var m *Tensor
-		if len(c.n.saved) > 1 {
+		if hasMask {
 			m = c.Saved(1)
 		}
 		if c.CreateGraph() {
@@ -354,8 +354,8 @@ func sdpaForward[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, v, out []T, ls
 // it recomputes P = exp(S - lse) and returns dQ, dK and dV.
 func sdpaBackward(c *BackwardContext, g, mask *Tensor, d *sdpaDims) []*Tensor {
 	const op = "ScaledDotProductAttention"
-	q, k, v, o := c.n.inputs[0], c.n.inputs[1], c.n.inputs[2], c.n.out
-	lse := c.n.saved[0]
+	q, k, v, o := c.InputValue(0), c.InputValue(1), c.InputValue(2), c.OutputValue()
+	lse := c.Saved(0) // float64, never requiring a gradient: not copied
 	m := sdpaMaskOf(mask, d.batchShape, *d)
 	pool := poolOf(op, g, q, k, v)
 	gc, qc, kc, vc := g.contiguousData(), q.contiguousData(), k.contiguousData(), v.contiguousData()

@@ -258,3 +258,43 @@ func TestSequenceOpsInPool(t *testing.T) {
 		t.Errorf("the pool reused nothing: %+v", s)
 	}
 }
+
+// Longer causal matrices (many rows of different live lengths): values
+// and all three gradients match the composite's, with and without a mask,
+// for an even and an odd length.
+func TestAttentionLongCausal(t *testing.T) {
+	for _, l := range []int{32, 37} {
+		for _, withMask := range []bool{false, true} {
+			opt := bp.AttentionOptions{Causal: true}
+			if withMask {
+				m := bp.Int64.Ones(2, 1, l, l)
+				d := m.I64()
+				for i := range d {
+					if i%7 == 3 && i%l != 0 { // never a whole row
+						d[i] = 0
+					}
+				}
+				opt.Mask = m
+			}
+			var outs [2][]float64
+			var grads [2][][]float64
+			for i, fn := range []func(q, k, v *bp.Tensor, o bp.AttentionOptions) *bp.Tensor{bp.ScaledDotProductAttention, attnReference} {
+				q := rnd(1, 2, 3, l, 5).SetRequiresGrad(true)
+				k := rnd(2, 2, 3, l, 5).SetRequiresGrad(true)
+				v := rnd(3, 2, 3, l, 4).SetRequiresGrad(true)
+				out := fn(q, k, v, opt)
+				out.Mul(rnd(4, 2, 3, l, 4)).Sum().Backward()
+				outs[i] = out.Float64s()
+				grads[i] = [][]float64{q.Grad().Float64s(), k.Grad().Float64s(), v.Grad().Float64s()}
+			}
+			if !closeAll(outs[0], outs[1], 1e-13) {
+				t.Errorf("L=%d mask %v: output differs from the composite", l, withMask)
+			}
+			for j, name := range []string{"dQ", "dK", "dV"} {
+				if !closeAll(grads[0][j], grads[1][j], 1e-12) {
+					t.Errorf("L=%d mask %v: %s differs from the composite", l, withMask, name)
+				}
+			}
+		}
+	}
+}

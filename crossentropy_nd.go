@@ -215,7 +215,7 @@ func crossEntropyWeightedRows(logits *Tensor, y []int64, w []float64) *Tensor {
 			}
 			return ctx.one(xi.Softmax(1).Sub(target).Mul(scale).Mul(g.Reshape(m, 1)))
 		}
-		return ctx.one(crossEntropyWeightedGrad(ctx.n.inputs[0], y, w, ctx.Saved(0), g))
+		return ctx.one(crossEntropyWeightedGrad(ctx.InputValue(0), y, w, ctx.Saved(0), g))
 	})
 }
 

@@ -377,7 +377,7 @@ func init() {
 // GELU returns x·Φ(x) elementwise, where Φ is the standard normal CDF: the
 // exact (erf) form, PyTorch's default, not the tanh approximation (see
 // GELUTanh). float32 is computed in float32 arithmetic, vectorized, within
-// a few ulp (gelu.go); float64 with math.Erfc.
+// a few ulp; float64 with math.Erfc. Its derivative rules are in gelu.go.
 func (a *Tensor) GELU() *Tensor { return geluExact(a) }
 
 // ---- Piecewise ops ----
