@@ -120,8 +120,9 @@
 // (scalarlane.go).
 //
 // Each op's forward and its derivative, the rule, sit side by side, one
-// file per family: elementwise.go, matmul.go, linear.go, conv.go,
-// pooling.go, reduce.go, softmax.go, crossentropy.go, shape.go. The ops
+// file per family: elementwise.go, gelu.go, matmul.go, linear.go, conv.go,
+// pooling.go, reduce.go, softmax.go, crossentropy.go, crossentropy_nd.go,
+// attention.go, mask.go, shape.go, topk.go, sample.go. The ops
 // whose rules have faster twins (a fused kernel for backward passes that
 // build no graph, a form on plain numbers for the scalar lane) register
 // them with the rule in the table of derivatives (derivatives.go); the
