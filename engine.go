@@ -219,6 +219,9 @@ func recordSaved(op string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw B
 	}
 	out.node = n
 	out.requiresGrad = true
+	if anomalyMode.Load() {
+		anomalyRecorded(n)
+	}
 	return out
 }
 
@@ -405,6 +408,7 @@ var walkID atomic.Uint64
 // and returns them; without, it accumulates into the leaves' Grad.
 func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 	id := walkID.Add(1)
+	anomaly := anomalyMode.Load() // checks every gradient; no scalar lane
 	create := opt.CreateGraph
 	retain := opt.RetainGraph || create
 
@@ -477,7 +481,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 	*ctx = BackwardContext{create: create, want: want, id: id}
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]
-		if (n.sHas || n.pending != nil) && want == nil && inLane(n, create) {
+		if (n.sHas || n.pending != nil) && want == nil && !anomaly && inLane(n, create) {
 			laneStep(n, leaves, id, retain)
 			continue
 		}
@@ -517,6 +521,9 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 		}
 		ctx.n = n
 		gs := n.backward(ctx, g)
+		if anomaly {
+			anomalyBackward(ctx, n, g, gs)
+		}
 		for j, in := range n.inputs {
 			if j >= len(gs) || gs[j] == nil || !ctx.NeedsGrad(j) {
 				continue

@@ -139,6 +139,8 @@ const inlineDims = 4
 type tensorExtra struct {
 	hooks []Hook // run on this tensor's gradient during backward
 	name  string // optional, for pictures and tables
+
+	recordedAt []uintptr // the stack that recorded t's node, in anomaly mode
 }
 
 func (t *Tensor) ext() *tensorExtra {
