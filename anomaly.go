@@ -233,6 +233,7 @@ func anomalyBackward(c *BackwardContext, n *Node, g *Tensor, gs []*Tensor) {
 		if n.out != nil && n.out.extra != nil {
 			e.Where, e.Via = userFrame(n.out.extra.recordedAt)
 		}
+		releaseClaims(c.id)
 		panic(e)
 	}
 }

@@ -57,9 +57,15 @@
 //
 // Forward ops never modify their inputs and recording never modifies a
 // tensor other than the new result, so any number of goroutines may run
-// forward passes over shared parameters at once. A backward pass writes the
-// Grad of leaves and scratch fields of the nodes it walks: two backward
-// passes must not run at once over graphs that share nodes or leaves.
+// forward passes over shared parameters at once. Backward passes may run at
+// once on several goroutines over graphs that share leaves (parameters, say):
+// each adds its gradients into a leaf's Grad under a lock of that leaf's, so
+// every contribution counts, as in PyTorch (the order of the additions, and
+// so the last bits of a float sum, depends on timing). They must not share
+// recorded results (nodes), whose scratch fields a walk writes, and nothing
+// may call Grad, ZeroGrad or SetGrad on a leaf while a backward pass that
+// reaches it runs. After a panic inside Backward (an anomaly, a hook's bad
+// gradient), ZeroGrad the leaves before the next pass.
 //
 // # Memory
 //

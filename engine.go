@@ -120,18 +120,7 @@ func (c *BackwardContext) NeedsGrad(i int) bool {
 // contributions to the same leaf, before or after, are summed with it as
 // usual (the sum is a new tensor, copied into the buffer at the end). It
 // returns nil otherwise.
-func (c *BackwardContext) leafGradBuffer(i int) *Tensor {
-	in := c.n.inputs[i]
-	if c.create || c.want != nil || in.node != nil || !in.requiresGrad || !in.gradZero {
-		return nil
-	}
-	gr := in.grad
-	if gr.dtype != in.dtype || !gr.IsContiguous() || gr.owner != nil || gr.requiresGrad || len(in.hooks()) > 0 {
-		return nil
-	}
-	in.gradZero, in.gradInPlace = false, true
-	return gr
-}
+func (c *BackwardContext) leafGradBuffer(i int) *Tensor { return claimLeafBuffer(c, i) }
 
 // CreateGraph reports whether this backward pass records a graph of its own.
 func (c *BackwardContext) CreateGraph() bool { return c.create }
@@ -567,7 +556,7 @@ func walk(outputs, seeds, inputs []*Tensor, opt BackwardOptions) []*Tensor {
 			}
 			continue
 		}
-		leaf.accumulateGrad(g, create)
+		accumulateLeaf(leaf, g, create, id) // leaves may be shared with concurrent walks
 	}
 	if want == nil {
 		return nil
