@@ -19,8 +19,14 @@
 //
 // Programmer errors in the tensor API (shapes that do not broadcast, an axis
 // out of range, a dtype mismatch) panic with a message naming the op and the
-// shapes, as gonum does. Code that reads the outside world (files,
-// expressions, flags) lives in other packages and returns errors.
+// shapes, as gonum does. So do the constructors given a size that is
+// negative, whose element count overflows an int, or that needs more bytes
+// than the machine has (Zeros(1<<62, 4), Arange(0, 1e18, 1)), an Arange
+// bound that is NaN or infinite, and every op given a nil *Tensor (as
+// receiver or argument); a Function or Record whose backward returns more
+// or fewer gradients than the op has inputs is refused when it runs. Code
+// that reads the outside world (files, expressions, flags) lives in other
+// packages and returns errors.
 //
 // # Anomaly mode
 //

@@ -249,6 +249,7 @@ func applyBinary[T kernels.Float](l *runLayout, dst, a, b []T, k binaryRun[T]) {
 }
 
 func checkBinary(op string, a, b *Tensor) {
+	mustTensors(op, a, b)
 	if a.dtype != b.dtype {
 		panic(fmt.Sprintf("backprop: %s: dtypes %v (shape %v) and %v (shape %v) differ; convert one with To", op, a.dtype, a.shape, b.dtype, b.shape))
 	}
@@ -265,6 +266,7 @@ func unaryKernel(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float
 // record right after: when it will attach a node, the result's header
 // carries it (see newHeader).
 func unaryKernelRec(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64]) *Tensor {
+	a.mustTensor(op)
 	return unaryKernelHdr(op, a, k32, k64, a.requiresGrad && !a.noGrad)
 }
 
@@ -326,6 +328,7 @@ func binaryKernel(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun
 // record (no saved tensors) right after: when that will attach a node, the
 // result's header carries it (see newHeader).
 func binaryKernelRec(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun[float64]) *Tensor {
+	mustTensors(op, a, b)
 	rec := (a.requiresGrad || b.requiresGrad) && !a.noGrad && !b.noGrad
 	return binaryKernelHdr(op, a, b, k32, k64, rec)
 }

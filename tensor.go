@@ -476,6 +476,7 @@ func (t *Tensor) contiguousData() *Tensor {
 // Clone returns a copy with its own storage, recorded so gradients flow
 // through it.
 func (t *Tensor) Clone() *Tensor {
+	t.mustTensor("Clone")
 	out := rawIn(poolOf("Clone", t), t.dtype, t.shape)
 	src := t.contiguousData()
 	out.copyFrom(src)
@@ -500,6 +501,7 @@ func (t *Tensor) copyFrom(src *Tensor) {
 // To returns t converted to dtype dt (t itself when it already is). The
 // conversion is differentiable between float dtypes.
 func (t *Tensor) To(dt DType) *Tensor {
+	t.mustTensor("To")
 	if t.dtype == dt {
 		return t
 	}
@@ -526,6 +528,7 @@ func (t *Tensor) To(dt DType) *Tensor {
 // outside autograd. It is for loading weights and for optimizers; t must be
 // contiguous and must not be part of a graph still to be differentiated.
 func (t *Tensor) CopyFrom(src *Tensor) {
+	t.mustTensor("CopyFrom")
 	t.checkLive("CopyFrom")
 	src.checkLive("CopyFrom")
 	if !slices.Equal(t.shape, src.shape) {
@@ -545,6 +548,7 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 }
 
 func (t *Tensor) mustFloat(op string) {
+	t.mustTensor(op)
 	if !t.dtype.IsFloat() {
 		panic(fmt.Sprintf("backprop: %s: needs a float tensor, got %v of shape %v", op, t.dtype, t.shape))
 	}
@@ -578,6 +582,7 @@ func (t *Tensor) mustRawDType(op string, dt DType) {
 // low-level tool (torch.as_strided): the result is a new leaf, not recorded,
 // and the layout is checked only to stay inside the storage.
 func (t *Tensor) AsStrided(shape, strides []int, offset int) *Tensor {
+	t.mustTensor("AsStrided")
 	if len(shape) != len(strides) || !validShape(shape) || offset < 0 {
 		panic(fmt.Sprintf("backprop: AsStrided: bad layout shape %v strides %v offset %d", shape, strides, offset))
 	}
