@@ -32,17 +32,15 @@ var anomalyMode atomic.Bool
 // Only recorded ops are checked (those with an input that requires a
 // gradient): the graph the backward pass will walk. Inference on NoGrad
 // data, and the computations inside a backward function, are not. A NaN
-// stops the computation wherever it appears; so does an infinity, except in
-// the output of the few ops whose job is to write one (MaskedFill with an
-// infinite fill, for an attention mask), where the next op that turns it
-// into NaN or an infinite gradient is blamed instead.
+// in an op's output stops the computation wherever it appears; an infinity
+// does when the op made it from finite inputs (an overflow, Log(0)). An
+// infinity an op was given and passed on (a -Inf attention mask, data) is
+// left alone until something turns it into NaN, or into a gradient that is
+// not finite: then that op is named, with the input that held it.
 func SetDetectAnomaly(on bool) { anomalyMode.Store(on) }
 
 // DetectAnomaly reports whether anomaly mode is on.
 func DetectAnomaly() bool { return anomalyMode.Load() }
-
-// anomalyInfOK lists ops whose output may hold an infinity on purpose.
-var anomalyInfOK = map[string]bool{"MaskedFill": true}
 
 // AnomalyError is the panic value of anomaly mode (see SetDetectAnomaly):
 // the op where a NaN or an infinity first appeared. Recover it with
@@ -199,7 +197,7 @@ func callers(skip int) []uintptr {
 func anomalyRecorded(n *Node) {
 	out := n.out
 	pcs := callers(3) // above anomalyRecorded and recordSaved
-	if v, i := firstNonFinite(out); v != "" && !(v != "NaN" && anomalyInfOK[n.op]) {
+	if v, i := firstNonFinite(out); v != "" {
 		e := &AnomalyError{Op: n.op, Input: -1, Value: v, Index: i, Shape: cloneInts(out.shape),
 			InputShapes: inputShapes(n)}
 		for j, in := range n.inputs {
@@ -208,8 +206,10 @@ func anomalyRecorded(n *Node) {
 				break
 			}
 		}
-		e.Where, e.Via = userFrame(pcs)
-		panic(e)
+		if v == "NaN" || e.Cause == "" { // an infinity passed on is not this op's doing
+			e.Where, e.Via = userFrame(pcs)
+			panic(e)
+		}
 	}
 	out.ext().recordedAt = pcs
 }

@@ -73,11 +73,22 @@ func TestAnomalyLogTimesZeroBlamesLog(t *testing.T) {
 	}
 }
 
+// An infinity given to an op and passed on (a mask, data) is not an
+// anomaly; the op that turns it into NaN is, and says where it came from.
 func TestAnomalyInputAlreadyBad(t *testing.T) {
 	w := bp.FromFloat64s([]float64{1, math.Inf(1), 2}).SetRequiresGrad(true)
-	ae := catchAnomaly(t, func() { _ = w.MulScalar(2) })
-	if ae == nil || ae.Op != "Mul" || ae.Index != 1 || ae.Cause != "input 0 already holds +Inf" {
+	ae := catchAnomaly(t, func() {
+		y := w.MulScalar(2) // +Inf at 1, passed on
+		_ = y.Sub(y)        // Inf - Inf
+	})
+	if ae == nil || ae.Op != "Sub" || ae.Value != "NaN" || ae.Index != 1 || ae.Cause != "input 0 already holds +Inf" {
 		t.Fatalf("got %+v", ae)
+	}
+	scores := bp.FromFloat64s([]float64{0.5, 2}).SetRequiresGrad(true)
+	mask := bp.FromFloat64s([]float64{0, math.Inf(-1)})
+	ae = catchAnomaly(t, func() { scores.Add(mask).Softmax(0).Select(0, 0).Backward() })
+	if ae != nil {
+		t.Fatalf("a -Inf mask stopped the computation: %v", ae)
 	}
 }
 

@@ -32,8 +32,9 @@
 //
 // NaN spreads silently: Log(0)*0 is NaN, and so is everything computed from
 // it. SetDetectAnomaly(true) makes the first recorded op whose output holds
-// a NaN or an infinity, or the first backward function that returns such a
-// gradient, stop the computation. Following the rule above, that is a panic,
+// a NaN, or an infinity that it made from finite inputs, or the first
+// backward function that returns a gradient holding either, stop the
+// computation. Following the rule above, that is a panic,
 // whose value is an *AnomalyError (an error): it names the op, its input
 // shapes, the output or the input whose gradient is concerned, and the line
 // of the user's code that recorded the op — the innermost caller outside
