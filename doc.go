@@ -121,30 +121,43 @@
 // numbers. A pool is for one computation at a time: give each goroutine its
 // own (pools are independent, and safe to use side by side).
 //
-// What a pooled step still allocates on the heap is small and fixed: the
-// Tensor headers and graph nodes of the step (a tensor of up to four axes is
-// one allocation; its shape lives in it), the backward closures, and the
-// worker goroutines of parallel kernels. Scratch space (a reduction's
-// partial sums, GEMM packing, the engine's walk) is reused across calls.
-// BenchmarkMLPStep measures it.
-//
 // # Scalar graphs
 //
 // Graphs of one-element tensors (the lecture's circuits, micrograd-style
-// models) are all overhead and no arithmetic, so they get two shortcuts:
-// the one-element results of elementwise ops on scalar leaves and on such
-// results are taken, with their nodes, from blocks of 63 (an allocation per
-// 63 ops rather than per op; a block holds nothing but scalars alive), and
-// Backward carries the gradients of the common elementwise ops (add, sub,
-// mul, div, neg, exp, log, sqrt, square, tanh, sigmoid, relu, sin, cos) as
-// plain numbers, making a gradient tensor only where one is needed: at a
-// leaf, at another op, at a hook or a retained gradient. The numbers are
-// computed by the same formulas in the tensor's dtype, so the gradients are
-// the ones the tensor path gives, bit for bit.
+// models) are all overhead and no arithmetic. For the common elementwise
+// ops Backward carries their gradients as plain numbers (the scalar lane),
+// computed by each op's rule on numbers, written beside the rule and
+// checked against it bit for bit; so the gradients are the ones the tensor
+// path gives, and stepping through the example above in a debugger lands
+// in the rules of Add and Mul in elementwise.go.
 //
 // # Dtypes
 //
 // Float32 is the default; Float64 is for gradient checking; Int64 holds
 // indices. The dtype is a runtime property of a tensor; kernels are generic
 // over float32 and float64.
+//
+// # Where things are
+//
+// The engine's core is engine.go: Node, recording an op, and the backward
+// walk, a short loop that reads as the lecture does (take the upstream
+// gradient, call the node's backward, send each input its gradient, sum at
+// forks). Around it, each in a file of its own: the public autograd calls
+// (autograd.go), what a backward function sees (context.go), summing
+// gradients at forks and into leaves' Grad (accumulate.go), the walk's
+// reusable scratch and topological order (scratch.go), and the scalar lane
+// (scalarlane.go).
+//
+// Each op's forward and its derivative, the rule, sit side by side, one
+// file per family: elementwise.go, matmul.go, linear.go, conv.go,
+// pooling.go, reduce.go, softmax.go, crossentropy.go, shape.go. The ops
+// whose rules have faster twins (a fused kernel for backward passes that
+// build no graph, a form on plain numbers for the scalar lane) register
+// them with the rule in the table of derivatives (derivatives.go); the
+// engine picks the twin, and a test holds every twin to its rule.
+//
+// Underneath: alloc.go makes every tensor (one entry point, alloc, with
+// named options); arena.go is the Pool arena; iter.go is the one
+// strided-iteration engine of elementwise ops; reduceplan.go plans and
+// walks reductions; internal/kernels holds the raw loops.
 package backprop

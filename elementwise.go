@@ -400,7 +400,7 @@ func geluDeriv(x *Tensor) *Tensor {
 	return record("GELUGrad", out, []*Tensor{x}, geluDerivGrad)
 }
 
-// geluDerivGrad: GELU”(a) = φ(a)·(2 - a²).
+// geluDerivGrad: the second derivative of GELU is φ(a)·(2 - a²).
 func geluDerivGrad(c *BackwardContext, g *Tensor) []*Tensor {
 	x := c.Input(0)
 	x2 := x.Square()
@@ -442,9 +442,12 @@ func init() {
 // runs on every step of most networks' training.
 func reluBackward(g, x *Tensor) *Tensor {
 	out := binaryKernel("ReLUBackward", g, x, kernels.ReLUGrad[float32], kernels.ReLUGrad[float64])
-	return recordSaved("ReLUBackward", out, []*Tensor{g}, []*Tensor{x}, func(c *BackwardContext, gg *Tensor) []*Tensor {
-		return c.one(reluBackward(gg, c.Saved(0)))
-	})
+	return recordSaved("ReLUBackward", out, []*Tensor{g}, []*Tensor{x}, reluBackwardGrad)
+}
+
+// reluBackwardGrad is the derivative of ReLUBackward.
+func reluBackwardGrad(c *BackwardContext, gg *Tensor) []*Tensor {
+	return c.one(reluBackward(gg, c.Saved(0)))
 }
 
 // LeakyReLU returns a where a > 0 and slope·a elsewhere.
@@ -578,9 +581,15 @@ func extremumGrads(c *BackwardContext, g *Tensor, w32 func(x, y float32) float32
 // constant: its backward is maskedGrad again.
 func maskedGrad(op string, g, x *Tensor, f32 func(g, x float32) float32, f64 func(g, x float64) float64) *Tensor {
 	out := binaryMap(op, g, x, f32, f64)
-	return recordSaved(op, out, []*Tensor{g}, []*Tensor{x}, func(c *BackwardContext, gg *Tensor) []*Tensor {
+	return recordSaved(op, out, []*Tensor{g}, []*Tensor{x}, maskedGradGrad(op, f32, f64))
+}
+
+// maskedGradGrad is the derivative of maskedGrad: linear in g, so maskedGrad
+// again.
+func maskedGradGrad(op string, f32 func(g float32, x float32) float32, f64 func(g float64, x float64) float64) BackwardFunc {
+	return func(c *BackwardContext, gg *Tensor) []*Tensor {
 		return c.one(maskedGrad(op, gg, c.Saved(0), f32, f64))
-	})
+	}
 }
 
 // ---- Selection and comparison ----

@@ -191,16 +191,16 @@ func (w *walkState) callBackward(n *Node, g *Tensor) []*Tensor {
 	c := &w.ctx
 	c.n = n
 	grads := backwardOf(n, w.create)(c, g)
-	w.checkGrads(n, g, grads)
+	checkGrads(c, n, g, grads)
 	return grads
 }
 
-// checkGrads runs after each node's backward, on the gradients it
-// returned (one per input, nil where none): the place for checks of every
-// op's backward result.
-func (w *walkState) checkGrads(n *Node, g *Tensor, grads []*Tensor) {
-	if w.anomaly {
-		anomalyBackward(&w.ctx, n, g, grads) // anomaly.go
+// checkGrads runs after each node's backward, with the upstream gradient g
+// and the gradients it returned (one per input, nil where none): the place
+// for checks of every op's backward result.
+func checkGrads(c *BackwardContext, n *Node, g *Tensor, grads []*Tensor) {
+	if anomalyMode.Load() {
+		anomalyBackward(c, n, g, grads) // anomaly.go
 	}
 }
 
@@ -226,7 +226,7 @@ func (w *walkState) inputGrad(n *Node, j int, grads []*Tensor) *Tensor {
 func (w *walkState) send(in, g *Tensor) {
 	if m := in.node; m != nil {
 		if m.mark == w.id { // below the outputs, so it runs later in this walk
-			m.pending, m.owned = sumGrad(m.pending, m.owned, g, w.create)
+			m.pending, m.owned = sumAtFork(m.pending, m.owned, g, w.create)
 		}
 		return
 	}

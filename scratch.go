@@ -150,7 +150,7 @@ func (w *walkState) seed(i int, out, seed *Tensor) {
 		panic(releasedMsg(n))
 	}
 	n.startScratch(w.id)
-	n.pending, n.owned = sumGrad(n.pending, n.owned, seed, w.create)
+	n.pending, n.owned = sumAtFork(n.pending, n.owned, seed, w.create)
 	w.roots = append(w.roots, n)
 }
 

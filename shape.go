@@ -21,9 +21,14 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	src := t.contiguousData()
 	out := withShape(src, shape)
 	inShape := t.shape
-	return record("Reshape", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Reshape", out, []*Tensor{t}, reshapeGrad(inShape))
+}
+
+// reshapeGrad is the derivative of Reshape.
+func reshapeGrad(inShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Reshape(inShape...)}
-	})
+	}
 }
 
 func inferShape(op string, from, shape []int) []int {
@@ -81,9 +86,12 @@ func (t *Tensor) Expand(shape ...int) *Tensor {
 		return t
 	}
 	out := t.view(shape, broadcastStrides(t, shape), t.offset)
-	return record("Expand", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g} // the engine sums over the expanded axes
-	})
+	return record("Expand", out, []*Tensor{t}, expandGrad)
+}
+
+// expandGrad is the derivative of Expand.
+func expandGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return []*Tensor{g} // the engine sums over the expanded axes
 }
 
 // Contiguous returns t when its elements are already in row-major order,
@@ -166,9 +174,15 @@ func (t *Tensor) permute(op string, axes []int) *Tensor {
 		return t
 	}
 	out := t.view(shape, strides, t.offset)
-	return record(op, out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{t}, permuteGrad(inv))
+}
+
+// permuteGrad is the derivative of the axis permutations (Permute,
+// Transpose): the inverse permutation.
+func permuteGrad(inv []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Permute(inv...)}
-	})
+	}
 }
 
 // reshapeOnes views t with shape, which differs from t's shape only by axes
@@ -204,9 +218,15 @@ func (t *Tensor) reshapeOnes(op, inverse string, shape []int) *Tensor {
 	}
 	out := t.view(shape, strides, t.offset)
 	inShape := t.shape
-	return record(op, out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{t}, reshapeOnesGrad(inverse, op, inShape))
+}
+
+// reshapeOnesGrad is the derivative of Squeeze and Unsqueeze: the inverse
+// reshape.
+func reshapeOnesGrad(inverse string, op string, inShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.reshapeOnes(inverse, op, inShape)}
-	})
+	}
 }
 
 // Squeeze returns a view of t without the given axes of length 1, or
@@ -338,9 +358,15 @@ func (t *Tensor) sliceView(op string, a, start, length, step int) *Tensor {
 	}
 	out := t.view(shape, strides, off)
 	inShape := t.shape
-	return record(op, out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{t}, sliceViewGrad(inShape, a, start, step))
+}
+
+// sliceViewGrad is the derivative of the slicing views: g scattered back
+// into zeros of the input's shape.
+func sliceViewGrad(inShape []int, a int, start int, step int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{sliceScatter(g, inShape, a, start, step)}
-	})
+	}
 }
 
 // sliceScatter returns zeros of shape inShape with g written into elements
@@ -354,12 +380,17 @@ func sliceScatter(g *Tensor, inShape []int, a, start, step int) *Tensor {
 		strides[a] *= step
 		copyStrided(out.view(g.shape, strides, start*out.strides[a]), g)
 	}
-	return record("SliceScatter", out, []*Tensor{g}, func(c *BackwardContext, gg *Tensor) []*Tensor {
+	return record("SliceScatter", out, []*Tensor{g}, sliceScatterGrad(length, a, start, step))
+}
+
+// sliceScatterGrad is the derivative of SliceScatter.
+func sliceScatterGrad(length int, a int, start int, step int) BackwardFunc {
+	return func(c *BackwardContext, gg *Tensor) []*Tensor {
 		if length == 0 {
 			return []*Tensor{gg.sliceView("Slice", a, 0, 0, 1)}
 		}
 		return []*Tensor{gg.sliceView("SliceStep", a, start, length, step)}
-	})
+	}
 }
 
 // Select returns the view t[..., index, ...] along axis, without that axis
@@ -379,9 +410,14 @@ func (t *Tensor) Select(axis, index int) *Tensor {
 	strides := slices.Delete(slices.Clone(t.strides), a, a+1)
 	out := t.view(shape, strides, t.offset+i*t.strides[a])
 	inShape := t.shape
-	return record("Select", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Select", out, []*Tensor{t}, selectGrad(a, inShape, i))
+}
+
+// selectGrad is the derivative of Select.
+func selectGrad(a int, inShape []int, i int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{sliceScatter(g.Unsqueeze(a), inShape, a, i, 1)}
-	})
+	}
 }
 
 // Concat joins tensors along an existing axis, as torch.cat does. They must
@@ -397,7 +433,12 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 			copyStrided(out.view(t.shape, out.strides, offs[i]*out.strides[a]), t)
 		}
 	}
-	return record("Concat", out, ts, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Concat", out, ts, concatGrad(offs, a))
+}
+
+// concatGrad is the derivative of Concat.
+func concatGrad(offs []int, a int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		gs := make([]*Tensor, len(offs)-1)
 		for i := range gs {
 			if c.NeedsGrad(i) {
@@ -405,7 +446,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 			}
 		}
 		return gs
-	})
+	}
 }
 
 // Stack joins tensors of equal shape along a new axis at position axis
@@ -417,7 +458,12 @@ func Stack(axis int, ts ...*Tensor) *Tensor {
 	for i, t := range ts {
 		copyStrided(out.view(t.shape, strides, i*out.strides[a]), t)
 	}
-	return record("Stack", out, ts, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Stack", out, ts, stackGrad(a))
+}
+
+// stackGrad is the derivative of Stack.
+func stackGrad(a int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		gs := make([]*Tensor, g.shape[a])
 		for i := range gs {
 			if c.NeedsGrad(i) {
@@ -425,7 +471,7 @@ func Stack(axis int, ts ...*Tensor) *Tensor {
 			}
 		}
 		return gs
-	})
+	}
 }
 
 // joinShape checks the inputs of Concat (newAxis false) or Stack (true) and
@@ -549,9 +595,14 @@ func (t *Tensor) Gather(axis int, index *Tensor) *Tensor {
 	src[a] = 0
 	gatherKernel(index.shape, out, out.offset, out.strides, t, t.offset, src, t.strides[a], index, index.strides)
 	inShape := t.shape
-	return recordSaved("Gather", out, []*Tensor{t}, []*Tensor{index}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return recordSaved("Gather", out, []*Tensor{t}, []*Tensor{index}, gatherGrad(inShape, a))
+}
+
+// gatherGrad is the derivative of Gather.
+func gatherGrad(inShape []int, a int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{newIn(poolOf("Gather", g), g.dtype, inShape).ScatterAdd(a, c.Saved(0), g)}
-	})
+	}
 }
 
 // ScatterAdd returns a copy of t with src's values added at the positions
@@ -569,13 +620,18 @@ func (t *Tensor) ScatterAdd(axis int, index, src *Tensor) *Tensor {
 	dst[a] = 0
 	scatterAddKernel(index.shape, out, out.offset, dst, out.strides[a], src, src.offset, src.strides, index, index.strides)
 	srcShape := src.shape
-	return recordSaved("ScatterAdd", out, []*Tensor{t, src}, []*Tensor{index}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return recordSaved("ScatterAdd", out, []*Tensor{t, src}, []*Tensor{index}, scatterAddGrad(a, srcShape))
+}
+
+// scatterAddGrad is the derivative of ScatterAdd.
+func scatterAddGrad(a int, srcShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		var gs *Tensor
 		if c.NeedsGrad(1) {
 			gs = g.Gather(a, c.Saved(0)).padTo(srcShape)
 		}
 		return []*Tensor{g, gs}
-	})
+	}
 }
 
 // padTo pads t with zeros at the end of each axis up to shape.
@@ -604,9 +660,14 @@ func (t *Tensor) IndexSelect(axis int, index *Tensor) *Tensor {
 	src[a] = 0
 	gatherKernel(shape, out, out.offset, out.strides, t, t.offset, src, t.strides[a], index, vectorStrides(index, len(shape), a))
 	inShape := t.shape
-	return recordSaved("IndexSelect", out, []*Tensor{t}, []*Tensor{index}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return recordSaved("IndexSelect", out, []*Tensor{t}, []*Tensor{index}, indexSelectGrad(inShape, a))
+}
+
+// indexSelectGrad is the derivative of IndexSelect.
+func indexSelectGrad(inShape []int, a int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{newIn(poolOf("IndexSelect", g), g.dtype, inShape).IndexAdd(a, c.Saved(0), g)}
-	})
+	}
 }
 
 // IndexAdd returns a copy of t with slice i of src along axis added to
@@ -626,13 +687,18 @@ func (t *Tensor) IndexAdd(axis int, index, src *Tensor) *Tensor {
 	dst := slices.Clone(out.strides)
 	dst[a] = 0
 	scatterAddKernel(src.shape, out, out.offset, dst, out.strides[a], src, src.offset, src.strides, index, vectorStrides(index, len(want), a))
-	return recordSaved("IndexAdd", out, []*Tensor{t, src}, []*Tensor{index}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return recordSaved("IndexAdd", out, []*Tensor{t, src}, []*Tensor{index}, indexAddGrad(a))
+}
+
+// indexAddGrad is the derivative of IndexAdd.
+func indexAddGrad(a int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		var gs *Tensor
 		if c.NeedsGrad(1) {
 			gs = g.IndexSelect(a, c.Saved(0))
 		}
 		return []*Tensor{g, gs}
-	})
+	}
 }
 
 // vectorStrides reads the 1-d index as if broadcast along axis a of an
@@ -734,9 +800,14 @@ func (t *Tensor) Pad(pads []int, value float64) *Tensor {
 	for i, p := range pads {
 		neg[i] = -p
 	}
-	return record("Pad", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Pad", out, []*Tensor{t}, padGrad(neg))
+}
+
+// padGrad is the derivative of Pad.
+func padGrad(neg []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Pad(neg, 0)}
-	})
+	}
 }
 
 // Repeat tiles t reps[d] times along each axis, copying, as
@@ -769,9 +840,14 @@ func (t *Tensor) Repeat(reps ...int) *Tensor {
 	copyStrided(out, t.view(tiled, strides, t.offset))
 	out = withShape(out, shape)
 	inShape := t.shape
-	return record("Repeat", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Repeat", out, []*Tensor{t}, repeatGrad(tiled, sumAxes, inShape))
+}
+
+// repeatGrad is the derivative of Repeat.
+func repeatGrad(tiled []int, sumAxes []int, inShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Reshape(tiled...).Sum(sumAxes...).Reshape(inShape...)}
-	})
+	}
 }
 
 // copyStrided copies src into dst, both of the same shape and dtype, with

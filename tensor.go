@@ -3,8 +3,6 @@ package backprop
 import (
 	"fmt"
 	"slices"
-	"sync/atomic"
-	"unsafe"
 )
 
 // Tensor is an n-dimensional array of float32, float64 or int64 values,
@@ -50,89 +48,6 @@ type Tensor struct {
 	inSlab       bool // t lives in a scalarSlab
 }
 
-// tensorNode is an op result and its graph node in one allocation: an op
-// that knows before computing that it will record (see newHeader) saves an
-// allocation per op, which dominates the cost of scalar graphs.
-type tensorNode struct {
-	t Tensor
-	n Node
-}
-
-// newHeader allocates a tensor header; withNode puts a spare Node beside
-// it, which recordSaved takes instead of allocating one.
-func newHeader(withNode bool) *Tensor {
-	if withNode {
-		tn := new(tensorNode)
-		tn.t.spareNode = true
-		return &tn.t
-	}
-	return new(Tensor)
-}
-
-// scalarSlab is a block of tensorNodes for the one-element results of
-// elementwise ops on scalars: scalar graphs make one such result per op,
-// and taking them from a block saves most of the cost of allocating each
-// on its own. A block stays alive while any of its entries is referenced,
-// so only results whose inputs are slab entries or leaves that hold their
-// own value go there (scalarSlabInput): a block then keeps nothing alive
-// but scalars, never a neighbour's activations.
-type scalarSlab struct {
-	next  atomic.Int32
-	nodes [63]tensorNode // 63, not 64: with the counter the block fills a 24 KiB size class
-}
-
-var curScalarSlab atomic.Pointer[scalarSlab]
-
-// newScalarHeader is newHeader(true) from the current scalar slab.
-func newScalarHeader() *Tensor {
-	for {
-		s := curScalarSlab.Load()
-		if s != nil {
-			if i := int(s.next.Add(1)) - 1; i < len(s.nodes) {
-				tn := &s.nodes[i]
-				tn.t.spareNode, tn.t.inSlab = true, true
-				return &tn.t
-			}
-		}
-		ns := new(scalarSlab)
-		ns.next.Store(1)
-		if curScalarSlab.CompareAndSwap(s, ns) {
-			tn := &ns.nodes[0]
-			tn.t.spareNode, tn.t.inSlab = true, true
-			return &tn.t
-		}
-	}
-}
-
-// scalarSlabInput reports whether t may feed a result taken from a scalar
-// slab: a slab entry itself, or a leaf whose one value is stored inline.
-func scalarSlabInput(t *Tensor) bool {
-	if t.inSlab {
-		return true
-	}
-	if t.node != nil {
-		return false
-	}
-	switch t.dtype {
-	case Float64:
-		return len(t.f64) == 1 && &t.f64[0] == &t.one[0]
-	case Float32:
-		return len(t.f32) == 1 && unsafe.Pointer(&t.f32[0]) == unsafe.Pointer(&t.one[0])
-	}
-	return false
-}
-
-// takeSpareNode returns t's spare node (nil if it has none) and forgets it,
-// so that no header copied from t later claims it.
-func (t *Tensor) takeSpareNode() *Node {
-	if !t.spareNode {
-		return nil
-	}
-	t.spareNode = false
-	// t was allocated as the first field of a tensorNode by newHeader.
-	return &(*tensorNode)(unsafe.Pointer(t)).n
-}
-
 // inlineDims is how many axes a tensor's header holds without allocating.
 const inlineDims = 4
 
@@ -155,52 +70,6 @@ func (t *Tensor) hooks() []Hook {
 		return nil
 	}
 	return t.extra.hooks
-}
-
-// empty allocates a contiguous tensor filled with zeros on the heap.
-func empty(dt DType, shape []int) *Tensor { return emptyHdr(dt, shape, false, false) }
-
-// emptyHdr is empty with a spare node when withNode is set (see newHeader).
-func emptyHdr(dt DType, shape []int, withNode, slab bool) *Tensor {
-	if !validShape(shape) {
-		// A copy in the message, so that shape itself does not escape and
-		// callers can build it on their stack.
-		panic(fmt.Sprintf("backprop: invalid shape %v", cloneInts(shape)))
-	}
-	n := numel(shape)
-	var t *Tensor
-	if slab && withNode && n == 1 && dt != Int64 {
-		t = newScalarHeader()
-	} else {
-		t = newHeader(withNode)
-	}
-	t.dtype = dt
-	t.setContiguous(shape)
-	if n == 1 && dt != Int64 {
-		t.useInline()
-		return t
-	}
-	switch dt {
-	case Float32:
-		t.f32 = make([]float32, n)
-	case Float64:
-		t.f64 = make([]float64, n)
-	case Int64:
-		t.i64 = make([]int64, n)
-	default:
-		panic(fmt.Sprintf("backprop: unknown dtype %d", int(dt)))
-	}
-	return t
-}
-
-// useInline makes a one-element float tensor's storage its header's.
-func (t *Tensor) useInline() {
-	t.one[0] = 0
-	if t.dtype == Float32 {
-		t.f32 = unsafe.Slice((*float32)(unsafe.Pointer(&t.one[0])), 1)
-	} else {
-		t.f64 = t.one[:]
-	}
 }
 
 // setLayout sets t's shape and strides to copies of the given ones, held in
@@ -227,9 +96,6 @@ func (t *Tensor) setContiguous(shape []int) {
 		s *= shape[i]
 	}
 }
-
-// emptyLike allocates a contiguous tensor with t's dtype and the given shape.
-func emptyLike(t *Tensor, shape []int) *Tensor { return empty(t.dtype, shape) }
 
 // DType is the element type.
 func (t *Tensor) DType() DType { return t.dtype }
@@ -480,9 +346,13 @@ func (t *Tensor) Clone() *Tensor {
 	out := rawIn(poolOf("Clone", t), t.dtype, t.shape)
 	src := t.contiguousData()
 	out.copyFrom(src)
-	return record("Clone", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g)
-	})
+	return record("Clone", out, []*Tensor{t}, identityGrad)
+}
+
+// identityGrad is the derivative of an identity (Clone, InPool, an alias):
+// the gradient passes as it is.
+func identityGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g)
 }
 
 // copyFrom copies a contiguous src of the same dtype and numel into t.
@@ -519,9 +389,14 @@ func (t *Tensor) To(dt DType) *Tensor {
 		return out
 	}
 	from := t.dtype
-	return record("To", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("To", out, []*Tensor{t}, toGrad(from))
+}
+
+// toGrad is the derivative of To.
+func toGrad(from DType) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.To(from))
-	})
+	}
 }
 
 // CopyFrom overwrites t's values with src's (same shape, converting dtype)
