@@ -235,7 +235,7 @@ func TestRestoreRefuses(t *testing.T) {
 		{"lr", func(c *Config) { c.LR = 0.2 }, trainSet, "--lr 0.2 (the checkpoint has 0.05)"},
 		{"seed", func(c *Config) { c.Seed = 9 }, trainSet, "--seed 9 (the checkpoint has 1)"},
 		{"model", func(c *Config) { c.Model = "svm" }, trainSet, `--model svm (the checkpoint has softmax)`},
-		{"data", func(c *Config) {}, trainSet.Slice(0, 48), "trained on \"64\" training examples"},
+		{"data", func(c *Config) {}, trainSet.Slice(0, 48), "trained on 64 training examples"},
 	} {
 		c := cfg
 		tc.change(&c)

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/train"
 )
 
@@ -65,14 +68,14 @@ func newBenchTrainCmd() *cobra.Command {
 		Use:   "train --model mlp|cnn --batch B --iters N [--threads T]",
 		Short: "MNIST training steps with the model's default optimizer: images/s, ms and allocations per step",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) (rerr error) {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if batch < 1 || iters < 1 || warmup < 1 {
 				return fmt.Errorf("--batch, --iters and --warmup must be positive")
 			}
 			if memProfile != "" {
 				runtime.MemProfileRate = 4096 // before anything is allocated, as runtime asks
 			}
-			t, err := setThreads(threads)
+			t, err := setThreads(cmd, threads)
 			if err != nil {
 				return err
 			}
@@ -80,53 +83,58 @@ func newBenchTrainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg.Batch, cfg.Epochs = batch, 1
-			cfg.TrainSize, cfg.TestSize = (iters+warmup)*batch, batch
+			for _, p := range []string{cpuProfile, memProfile} {
+				if p != "" {
+					if err := checkpoint.CheckWritable(p); err != nil {
+						return err
+					}
+					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+						return err
+					}
+				}
+			}
 			trainSet, testSet, err := train.LoadData("mnist", dataDir)
 			if err != nil {
 				return err
 			}
-			if cfg.TrainSize > trainSet.Len() {
-				return fmt.Errorf("--iters %d with --batch %d needs %d training images; MNIST has %d", iters, batch, cfg.TrainSize, trainSet.Len())
+			// In this order, so that no product can overflow.
+			if iters > trainSet.Len() || warmup > trainSet.Len() || batch > trainSet.Len()/(iters+warmup) {
+				return fmt.Errorf("--iters %d and --warmup %d with --batch %d need more training images than MNIST's %d", iters, warmup, batch, trainSet.Len())
 			}
+			cfg.Batch, cfg.Epochs = batch, 1
+			cfg.TrainSize, cfg.TestSize = (iters+warmup)*batch, batch
 			tr, err := train.New(cfg, trainSet, testSet)
 			if err != nil {
 				return err
 			}
 			clock := &stepClock{warmup: warmup}
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				if err := pprof.StartCPUProfile(f); err != nil {
-					f.Close()
-					return err
-				}
-				// The profile is written when it stops; a failed Close can
-				// mean it never reached the disk.
-				defer func() {
-					pprof.StopCPUProfile()
-					if err := f.Close(); err != nil && rerr == nil {
-						rerr = fmt.Errorf("--cpuprofile: %w", err)
-					}
-				}()
+			epoch := func() error {
+				_, err := tr.RunEpoch(context.Background(), clock)
+				return err
 			}
-			if _, err := tr.RunEpoch(context.Background(), clock); err != nil {
+			if cpuProfile != "" {
+				// The profile streams out as the steps run; written
+				// through WriteFileAtomic as every output is.
+				err = checkpoint.WriteFileAtomic(cpuProfile, func(w io.Writer) error {
+					if err := pprof.StartCPUProfile(w); err != nil {
+						return err
+					}
+					defer pprof.StopCPUProfile()
+					return epoch()
+				})
+			} else {
+				err = epoch()
+			}
+			if err != nil {
 				return err
 			}
 			if memProfile != "" {
-				f, err := os.Create(memProfile)
+				runtime.GC() // the profile shows what the last collection saw
+				err := checkpoint.WriteFileAtomic(memProfile, func(w io.Writer) error {
+					return pprof.Lookup("allocs").WriteTo(w, 0)
+				})
 				if err != nil {
 					return err
-				}
-				runtime.GC() // the profile shows what the last collection saw
-				err = pprof.Lookup("allocs").WriteTo(f, 0)
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-				if err != nil {
-					return fmt.Errorf("--memprofile: %w", err)
 				}
 			}
 			secs := clock.t1.Sub(clock.t0).Seconds()

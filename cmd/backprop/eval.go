@@ -73,8 +73,8 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if f.file == "" {
 		return errors.New("eval needs --model FILE, a checkpoint written by backprop train")
 	}
-	if cmd.Flags().Changed("threads") && f.threads < 1 {
-		return fmt.Errorf("--threads %d: want at least 1", f.threads)
+	if err := checkThreads(cmd, f.threads); err != nil {
+		return err
 	}
 	if f.testSize < 0 {
 		return fmt.Errorf("--test-size %d: want 0 (all) or more", f.testSize)
@@ -82,6 +82,11 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	st, err := checkpoint.LoadState(f.file)
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
+	}
+	// NaN weights would give a "mean loss NaN" and chance accuracy, and
+	// exit 0 as if that were a result.
+	if err := checkpoint.CheckFinite(st.Model); err != nil {
+		return fmt.Errorf("--model %s: %w", f.file, err)
 	}
 	name := st.ModelName
 	if name == "" {
