@@ -42,10 +42,21 @@ type Tensor struct {
 	requiresGrad bool
 	noGrad       bool // see NoGrad
 	retainGrad   bool
-	gradZero     bool // grad reads as zeros (ZeroGrad defers the fill)
-	gradInPlace  bool // a walk is writing grad in place (leafGradBuffer)
-	spareNode    bool // t is the head of a tensorNode whose node is unused yet
-	inSlab       bool // t lives in a scalarSlab
+
+	gradState  // how grad is being filled (accumulate.go)
+	allocState // how the header was allocated (alloc.go)
+}
+
+// gradState is the bookkeeping of a leaf's stored gradient.
+type gradState struct {
+	gradZero    bool // grad reads as zeros (ZeroGrad defers the fill)
+	gradInPlace bool // a walk is writing grad in place (leafGradBuffer)
+}
+
+// allocState says where a tensor's header lives.
+type allocState struct {
+	spareNode bool // t is the head of a tensorNode whose node is unused yet
+	inSlab    bool // t lives in a scalarSlab
 }
 
 // inlineDims is how many axes a tensor's header holds without allocating.
