@@ -158,7 +158,10 @@ func (t *Tensor) IsNoGrad() bool { return t.noGrad }
 // Detach returns a view of t's data that is cut off from the graph: it
 // requires no gradient, and gradients do not flow through it. The data is
 // shared, not copied.
-func (t *Tensor) Detach() *Tensor {
+func (t *Tensor) Detach() *Tensor { return t.detached() }
+
+// detached is Detach, apart so that Detach stays small enough to inline.
+func (t *Tensor) detached() *Tensor {
 	t.mustTensor("Detach")
 	return t.view(t.shape, t.strides, t.offset)
 }

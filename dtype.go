@@ -61,7 +61,11 @@ func (d DType) full(op string, v float64, shape []int) *Tensor {
 }
 
 // Scalar returns a 0-d tensor of this dtype holding v.
-func (d DType) Scalar(v float64) *Tensor {
+func (d DType) Scalar(v float64) *Tensor { return scalarOf(d, v) }
+
+// scalarOf is Scalar, apart so that Scalar stays small enough to inline
+// (a 0-d shape needs no size check).
+func scalarOf(d DType, v float64) *Tensor {
 	t := empty(d, nil)
 	t.fill(v)
 	return t

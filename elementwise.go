@@ -131,10 +131,11 @@ func init() {
 // scalarLike returns a 0-d tensor of t's dtype holding v.
 // A nil t is left for the op to refuse, naming itself.
 func scalarLike(t *Tensor, v float64) *Tensor {
-	if t == nil {
-		return Float32.Scalar(v)
+	dt := Float32
+	if t != nil {
+		dt = t.dtype
 	}
-	return t.dtype.Scalar(v)
+	return dt.Scalar(v)
 }
 
 // zerosFor returns zeros of t's dtype and shape, in t's pool: a gradient

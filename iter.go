@@ -234,8 +234,8 @@ func unaryKernel(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float
 // record right after: when it will attach a node, the result's header
 // carries it (see allocOpts.node).
 func unaryKernelRec(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64]) *Tensor {
-	a.mustTensor(op)
-	return unaryKernelHdr(op, a, k32, k64, a.requiresGrad && !a.noGrad)
+	// a nil a is refused, naming op, by unaryKernelHdr's mustFloat.
+	return unaryKernelHdr(op, a, k32, k64, a != nil && a.requiresGrad && !a.noGrad)
 }
 
 func unaryKernelHdr(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64], withNode bool) *Tensor {
@@ -296,8 +296,8 @@ func binaryKernel(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun
 // record (no saved tensors) right after: when that will attach a node, the
 // result's header carries it (see allocOpts.node).
 func binaryKernelRec(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun[float64]) *Tensor {
-	mustTensors(op, a, b)
-	rec := (a.requiresGrad || b.requiresGrad) && !a.noGrad && !b.noGrad
+	// A nil operand is refused, naming op, by binaryKernelHdr's checkBinary.
+	rec := a != nil && b != nil && (a.requiresGrad || b.requiresGrad) && !a.noGrad && !b.noGrad
 	return binaryKernelHdr(op, a, b, k32, k64, rec)
 }
 
