@@ -95,6 +95,9 @@ func TestNilTensorsNameTheOp(t *testing.T) {
 		{"CrossEntropyFromLogits(x, nil)", func() { bp.CrossEntropyFromLogits(x, nil) }, "backprop: CrossEntropyFromLogits: the argument is a nil *Tensor"},
 		{"Where(nil, x, x)", func() { bp.Where(nil, x, x) }, "backprop: Where: the tensor is a nil *Tensor"},
 		{"x.Gather(1, nil)", func() { x.Gather(1, nil) }, "backprop: Gather: the argument is a nil *Tensor"},
+		{"CrossEntropy(x, nil)", func() { bp.CrossEntropy(x, nil, bp.CrossEntropyOptions{}) }, "backprop: CrossEntropy: the argument is a nil *Tensor"},
+		{"ScaledDotProductAttention(q, nil, v)", func() { bp.ScaledDotProductAttention(x, nil, x, bp.AttentionOptions{}) }, "backprop: ScaledDotProductAttention: k is a nil *Tensor"},
+		{"x.MaskedFill(nil, 0)", func() { x.MaskedFill(nil, 0) }, "backprop: MaskedFill: the argument is a nil *Tensor"},
 	} {
 		wantPanic(t, c.name, c.f, c.want)
 	}
