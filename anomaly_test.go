@@ -171,3 +171,21 @@ func TestAnomalyOffAndLaneAgree(t *testing.T) {
 		t.Errorf("gradients differ with anomaly mode on: %v vs %v", on, off)
 	}
 }
+
+// A model with causal attention (its mask and softmax) trains in anomaly
+// mode without a false alarm.
+func TestAnomalyModeGPTStep(t *testing.T) {
+	g, err := nn.NewGPT(nn.GPTConfig{Vocab: 11, Context: 8, Layers: 1, Heads: 2, Embd: 8}, bp.NewRNG(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := bp.FromInt64s([]int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1}, 2, 6)
+	targets := bp.FromInt64s([]int64{2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1, 2}, 2, 6)
+	ae := catchAnomaly(t, func() {
+		logits := g.Forward(tokens)
+		bp.CrossEntropy(logits.Reshape(-1, 11), targets.Reshape(-1), bp.CrossEntropyOptions{}).Backward()
+	})
+	if ae != nil {
+		t.Fatalf("false alarm: %v", ae)
+	}
+}
