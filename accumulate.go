@@ -52,12 +52,19 @@ func (w *walkState) storeLeaves() []*Tensor {
 		leaf := sum.leaf
 		g := runHooks(leaf, sum.g)
 		if w.want == nil {
-			accumulateLeaf(leaf, g, w.create, w.id) // leaves may be shared with concurrent walks (leafsync.go)
+			w.storeLeafGrad(leaf, g)
 		} else if k, ok := w.want[leaf]; ok {
 			w.results[k] = g
 		}
 	}
 	return w.results
+}
+
+// storeLeafGrad adds g, a leaf's total from this walk, into the leaf's
+// Grad: the one place a walk stores a leaf's gradient (it also completes
+// an in-place write that leafGradBuffer let a backward make).
+func (w *walkState) storeLeafGrad(leaf, g *Tensor) {
+	accumulateLeaf(leaf, g, w.create, w.id) // under the leaf's lock: walks may share leaves (leafsync.go)
 }
 
 // sumAtFork sums gradient contributions where a value fed several ops. The

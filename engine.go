@@ -39,7 +39,9 @@ type Node struct {
 // Saved), not with tensors captured from the forward pass: the context
 // returns detached copies when no graph is to be built, which keeps the
 // backward pass from recording, and live ones when CreateGraph is set, which
-// makes the gradient itself differentiable.
+// makes the gradient itself differentiable. A fast path that only reads
+// values and records nothing (under !c.CreateGraph()) may take them with
+// InputValue and OutputValue instead, which copy nothing.
 type BackwardFunc func(c *BackwardContext, grad *Tensor) []*Tensor
 
 // record makes out the result of op applied to inputs, if any input requires

@@ -18,31 +18,54 @@ func eachRun(shape []int, offs []int, strides [][]int, fn func(offs []int, n int
 	if k > maxOps {
 		panic("backprop: eachRun: more operands than maxOps")
 	}
-	var o [maxOps]int
+	var base [maxOps]int
 	var st [maxOps][]int
-	copy(o[:], offs)
-	copy(st[:], strides)
+	copy(base[:], offs)
+	// A layout with more than maxRunDims merged axes: the outermost axes
+	// are walked here, one index at a time, and the rest as a runLayout.
 	var l runLayout
-	if !l.init(shape, k, o, &st) {
-		// More than maxRunDims axes after merging: walk the outermost axis
-		// here and the rest below, in the same row-major order.
-		for i := range shape[0] {
-			for j := range k {
-				o[j] = offs[j] + i*strides[j][0]
-				st[j] = strides[j][1:]
-			}
-			eachRun(shape[1:], o[:k], st[:k], fn)
+	outer := 0
+	for {
+		for j := range k {
+			st[j] = strides[j][outer:]
 		}
-		return
+		if l.init(shape[outer:], k, base, &st) {
+			break
+		}
+		outer++
 	}
 	var p, in [maxOps]int
 	for j := range k {
 		in[j] = l.inner(j)
 	}
-	l.runs(0, l.n, func(q [maxOps]int, n int) {
+	run := func(q [maxOps]int, n int) {
 		p = q
 		fn(p[:k], n, in[:k])
-	})
+	}
+	if outer == 0 {
+		l.runs(0, l.n, run)
+		return
+	}
+	idx := make([]int, outer)
+	for {
+		l.off = base
+		for d, i := range idx {
+			for j := range k {
+				l.off[j] += i * strides[j][d]
+			}
+		}
+		l.runs(0, l.n, run)
+		d := outer - 1
+		for ; d >= 0; d-- {
+			if idx[d]++; idx[d] < shape[d] {
+				break
+			}
+			idx[d] = 0
+		}
+		if d < 0 {
+			return
+		}
+	}
 }
 
 // The strided-iteration engine. A runLayout is a shape shared by up to
