@@ -64,7 +64,7 @@ func (w *walkState) storeLeaves() []*Tensor {
 // Grad: the one place a walk stores a leaf's gradient (it also completes
 // an in-place write that leafGradBuffer let a backward make).
 func (w *walkState) storeLeafGrad(leaf, g *Tensor) {
-	leaf.accumulateGrad(g, w.create)
+	accumulateLeaf(leaf, g, w.create, w.id) // under the leaf's lock: walks may share leaves (leafsync.go)
 }
 
 // sumAtFork sums gradient contributions where a value fed several ops. The
@@ -147,18 +147,7 @@ func outOfPool(t *Tensor) *Tensor {
 // contributions to the same leaf, before or after, are summed with it as
 // usual (the sum is a new tensor, copied into the buffer at the end). It
 // returns nil otherwise.
-func (c *BackwardContext) leafGradBuffer(i int) *Tensor {
-	in := c.n.inputs[i]
-	if c.create || c.want != nil || in.node != nil || !in.requiresGrad || !in.gradZero {
-		return nil
-	}
-	gr := in.grad
-	if gr.dtype != in.dtype || !gr.IsContiguous() || gr.owner != nil || gr.requiresGrad || len(in.hooks()) > 0 {
-		return nil
-	}
-	in.gradZero, in.gradInPlace = false, true
-	return gr
-}
+func (c *BackwardContext) leafGradBuffer(i int) *Tensor { return claimLeafBuffer(c, i) }
 
 // gradSum is a gradient being summed over the uses of a leaf.
 type gradSum struct {

@@ -210,6 +210,7 @@ func (t *Tensor) Pool() *Pool { return t.pool }
 // checkLive panics when t's storage came from a pool that has been Reset
 // since: the storage may already hold another tensor's values.
 func (t *Tensor) checkLive(op string) {
+	t.mustTensor(op)
 	if t.owner != nil && t.owner.gen.Load() != t.gen {
 		panic(fmt.Sprintf("backprop: %s: tensor of shape %v was computed in a Pool that has been Reset since; its storage is reused (copy out what must outlive a step before Reset)", op, t.shape))
 	}

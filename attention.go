@@ -93,6 +93,12 @@ type sdpaDims struct {
 func sdpaCheck(q, k, v *Tensor, opt AttentionOptions) sdpaDims {
 	const op = "ScaledDotProductAttention"
 	q.mustFloat(op)
+	if k == nil {
+		panic(nilTensor(op, "k"))
+	}
+	if v == nil {
+		panic(nilTensor(op, "v"))
+	}
 	if k.dtype != q.dtype || v.dtype != q.dtype {
 		panic(fmt.Sprintf("backprop: %s: dtypes %v (q), %v (k) and %v (v) differ", op, q.dtype, k.dtype, v.dtype))
 	}

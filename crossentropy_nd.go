@@ -58,6 +58,7 @@ type CrossEntropyOptions struct {
 // and probability targets add a LogSoftmax. Second derivatives work.
 func CrossEntropy(logits, target *Tensor, opt CrossEntropyOptions) *Tensor {
 	const op = "CrossEntropy"
+	mustTensors(op, logits, target)
 	logits.mustFloat(op)
 	nd := len(logits.shape)
 	if nd == 0 {

@@ -19,8 +19,31 @@
 //
 // Programmer errors in the tensor API (shapes that do not broadcast, an axis
 // out of range, a dtype mismatch) panic with a message naming the op and the
-// shapes, as gonum does. Code that reads the outside world (files,
-// expressions, flags) lives in other packages and returns errors.
+// shapes, as gonum does. So do the constructors given a size that is
+// negative, whose element count overflows an int, or that needs more bytes
+// than the machine has (Zeros(1<<62, 4), Arange(0, 1e18, 1)), an Arange
+// bound that is NaN or infinite, and every op given a nil *Tensor (as
+// receiver or argument); a Function or Record whose backward returns more
+// or fewer gradients than the op has inputs is refused when it runs. Code
+// that reads the outside world (files, expressions, flags) lives in other
+// packages and returns errors.
+//
+// # Anomaly mode
+//
+// NaN spreads silently: Log(0)*0 is NaN, and so is everything computed from
+// it. SetDetectAnomaly(true) makes the first recorded op whose output holds
+// a NaN, or an infinity that it made from finite inputs, or the first
+// backward function that returns a gradient holding either, stop the
+// computation. Following the rule above, that is a panic,
+// whose value is an *AnomalyError (an error): it names the op, its input
+// shapes, the output or the input whose gradient is concerned, and the line
+// of the user's code that recorded the op — the innermost caller outside
+// this package, nn and internal packages (a _test.go file counts as the
+// user's), with the nn layer it went through. A program recovers it where
+// it wants an error; the train package does, and `backprop train
+// --detect-anomaly` prints it as one line. Capturing callers costs about a
+// microsecond per op, so it happens only in this mode; off, the check is one
+// atomic load per recorded op and per backward pass.
 //
 // # Gradient mode and concurrency
 //
@@ -41,9 +64,15 @@
 //
 // Forward ops never modify their inputs and recording never modifies a
 // tensor other than the new result, so any number of goroutines may run
-// forward passes over shared parameters at once. A backward pass writes the
-// Grad of leaves and scratch fields of the nodes it walks: two backward
-// passes must not run at once over graphs that share nodes or leaves.
+// forward passes over shared parameters at once. Backward passes may run at
+// once on several goroutines over graphs that share leaves (parameters, say):
+// each adds its gradients into a leaf's Grad under a lock of that leaf's, so
+// every contribution counts, as in PyTorch (the order of the additions, and
+// so the last bits of a float sum, depends on timing). They must not share
+// recorded results (nodes), whose scratch fields a walk writes, and nothing
+// may call Grad, ZeroGrad or SetGrad on a leaf while a backward pass that
+// reaches it runs. After a panic inside Backward (an anomaly, a hook's bad
+// gradient), ZeroGrad the leaves before the next pass.
 //
 // # Memory
 //

@@ -129,7 +129,14 @@ func init() {
 }
 
 // scalarLike returns a 0-d tensor of t's dtype holding v.
-func scalarLike(t *Tensor, v float64) *Tensor { return t.dtype.Scalar(v) }
+// A nil t is left for the op to refuse, naming itself.
+func scalarLike(t *Tensor, v float64) *Tensor {
+	dt := Float32
+	if t != nil {
+		dt = t.dtype
+	}
+	return dt.Scalar(v)
+}
 
 // zerosFor returns zeros of t's dtype and shape, in t's pool: a gradient
 // that happens to be zero is a result like any other.
@@ -570,6 +577,7 @@ func maskedGradGrad(op string, f32 func(g float32, x float32) float32, f64 func(
 // three. cond may have any dtype and takes no part in differentiation; a and
 // b must share a float dtype, and the gradient goes to whichever was chosen.
 func Where(cond, a, b *Tensor) *Tensor {
+	cond.mustTensor("Where")
 	checkBinary("Where", a, b)
 	shape, ok := tryBroadcast(cond.shape, a.shape)
 	if ok {
@@ -691,6 +699,7 @@ func (a *Tensor) Ne(b *Tensor) *Tensor {
 // compare evaluates pred over the broadcast of a and b into a's dtype. With
 // swap set it evaluates pred(b, a), which turns Gt into Lt and Ge into Le.
 func compare(op string, a, b *Tensor, p32 func(x, y float32) bool, p64 func(x, y float64) bool, pi func(x, y int64) bool, swap bool) *Tensor {
+	mustTensors(op, a, b)
 	if a.dtype != b.dtype {
 		panic(fmt.Sprintf("backprop: %s: dtypes %v (shape %v) and %v (shape %v) differ; convert one with To", op, a.dtype, a.shape, b.dtype, b.shape))
 	}

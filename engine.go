@@ -99,7 +99,11 @@ func needsNode(out *Tensor, inputs, saved []*Tensor) bool {
 
 // checkRecorded runs right after an op's node is recorded, with its output
 // computed: the place for checks of every op's forward result.
-func checkRecorded(n *Node) {}
+func checkRecorded(n *Node) {
+	if anomalyMode.Load() {
+		anomalyRecorded(n) // anomaly.go
+	}
+}
 
 // recording reports whether record would attach a node to out for these
 // inputs (no saved tensors). When it would not, it marks out as record
@@ -196,7 +200,11 @@ func (w *walkState) callBackward(n *Node, g *Tensor) []*Tensor {
 // checkGrads runs after each node's backward, with the upstream gradient g
 // and the gradients it returned (one per input, nil where none): the place
 // for checks of every op's backward result.
-func checkGrads(c *BackwardContext, n *Node, g *Tensor, grads []*Tensor) {}
+func checkGrads(c *BackwardContext, n *Node, g *Tensor, grads []*Tensor) {
+	if anomalyMode.Load() {
+		anomalyBackward(c, n, g, grads) // anomaly.go
+	}
+}
 
 // inputGrad returns the gradient grads gives input j of n, summed down to
 // the input's shape, or nil when there is none or it needs none.

@@ -240,6 +240,7 @@ func applyBinary[T kernels.Float](l *runLayout, dst, a, b []T, k binaryRun[T]) {
 }
 
 func checkBinary(op string, a, b *Tensor) {
+	mustTensors(op, a, b)
 	if a.dtype != b.dtype {
 		panic(fmt.Sprintf("backprop: %s: dtypes %v (shape %v) and %v (shape %v) differ; convert one with To", op, a.dtype, a.shape, b.dtype, b.shape))
 	}
@@ -256,7 +257,8 @@ func unaryKernel(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float
 // record right after: when it will attach a node, the result's header
 // carries it (see allocOpts.node).
 func unaryKernelRec(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64]) *Tensor {
-	return unaryKernelHdr(op, a, k32, k64, a.requiresGrad && !a.noGrad)
+	// a nil a is refused, naming op, by unaryKernelHdr's mustFloat.
+	return unaryKernelHdr(op, a, k32, k64, a != nil && a.requiresGrad && !a.noGrad)
 }
 
 func unaryKernelHdr(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64], withNode bool) *Tensor {
@@ -317,7 +319,8 @@ func binaryKernel(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun
 // record (no saved tensors) right after: when that will attach a node, the
 // result's header carries it (see allocOpts.node).
 func binaryKernelRec(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun[float64]) *Tensor {
-	rec := (a.requiresGrad || b.requiresGrad) && !a.noGrad && !b.noGrad
+	// A nil operand is refused, naming op, by binaryKernelHdr's checkBinary.
+	rec := a != nil && b != nil && (a.requiresGrad || b.requiresGrad) && !a.noGrad && !b.noGrad
 	return binaryKernelHdr(op, a, b, k32, k64, rec)
 }
 

@@ -27,6 +27,7 @@ func (a *Tensor) Tril(diagonal int) *Tensor { return triangle("Tril", a, diagona
 func (a *Tensor) Triu(diagonal int) *Tensor { return triangle("Triu", a, diagonal, false) }
 
 func triangle(op string, a *Tensor, diagonal int, lower bool) *Tensor {
+	a.mustTensor(op)
 	nd := len(a.shape)
 	if nd < 2 {
 		panic(fmt.Sprintf("backprop: %s: tensor of shape %v has fewer than 2 dimensions", op, a.shape))
@@ -75,6 +76,7 @@ func triangle(op string, a *Tensor, diagonal int, lower bool) *Tensor {
 // broadcast to a's shape, which is the result's. The gradient flows to a
 // where mask is zero.
 func (a *Tensor) MaskedFill(mask *Tensor, value float64) *Tensor {
+	mustTensors("MaskedFill", a, mask)
 	a.mustFloat("MaskedFill")
 	if s, ok := tryBroadcast(mask.shape, a.shape); !ok || !equalShape(s, a.shape) {
 		panic(fmt.Sprintf("backprop: MaskedFill: mask of shape %v does not broadcast to the tensor's shape %v", mask.shape, a.shape))

@@ -270,6 +270,7 @@ func (a *Tensor) ArgMax(axis int) *Tensor { return a.argExtremum("ArgMax", true,
 func (a *Tensor) ArgMin(axis int) *Tensor { return a.argExtremum("ArgMin", false, axis) }
 
 func (a *Tensor) argExtremum(op string, isMax bool, axis int) *Tensor {
+	a.mustTensor(op)
 	ax := reduceAxes(op, []int{axis}, len(a.shape))
 	var p reducePlan
 	x := p.init(op, a, ax)

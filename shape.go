@@ -13,6 +13,7 @@ import (
 // new shape. One entry may be -1, inferred from the others. It is a view
 // when t is contiguous, a copy otherwise.
 func (t *Tensor) Reshape(shape ...int) *Tensor {
+	t.mustTensor("Reshape")
 	shape = inferShape("Reshape", t.shape, shape)
 	if slices.Equal(shape, t.shape) {
 		return t
@@ -33,16 +34,21 @@ func reshapeGrad(inShape []int) BackwardFunc {
 func inferShape(op string, from, shape []int) []int {
 	shape = slices.Clone(shape)
 	infer := -1
-	known := 1
 	for i, s := range shape {
 		switch {
 		case s == -1 && infer < 0:
 			infer = i
 		case s < 0:
 			panic(fmt.Sprintf("backprop: %s: bad shape %v for tensor of shape %v", op, shape, from))
-		default:
-			known *= s
 		}
+	}
+	var known int
+	if infer >= 0 {
+		shape[infer] = 1
+		known = checkShape(op, shape)
+		shape[infer] = -1
+	} else {
+		known = checkShape(op, shape)
 	}
 	n := numel(from)
 	if infer >= 0 {
@@ -59,6 +65,7 @@ func inferShape(op string, from, shape []int) []int {
 // Expand returns a view of t broadcast to shape (axes of length 1, and new
 // leading axes, repeat without copying). -1 keeps an axis as it is.
 func (t *Tensor) Expand(shape ...int) *Tensor {
+	t.mustTensor("Expand")
 	shape = slices.Clone(shape)
 	if len(shape) < len(t.shape) {
 		panic(fmt.Sprintf("backprop: Expand: shape %v has fewer axes than tensor of shape %v", shape, t.shape))
@@ -90,6 +97,7 @@ func expandGrad(c *BackwardContext, g *Tensor) []*Tensor {
 // Contiguous returns t when its elements are already in row-major order,
 // else a copy that is (recorded, so gradients flow through it).
 func (t *Tensor) Contiguous() *Tensor {
+	t.mustTensor("Contiguous")
 	if t.IsContiguous() {
 		return t
 	}
@@ -98,6 +106,7 @@ func (t *Tensor) Contiguous() *Tensor {
 
 // Transpose returns a view of t with axes i and j swapped.
 func (t *Tensor) Transpose(i, j int) *Tensor {
+	t.mustTensor("Transpose")
 	nd := len(t.shape)
 	if nd == 0 {
 		// As in PyTorch, a scalar has one axis to name (0 or -1), and
@@ -121,6 +130,7 @@ func (t *Tensor) Transpose(i, j int) *Tensor {
 // Permute returns a view of t whose axis k is t's axis axes[k]; axes must
 // name every axis once (negative entries count from the end).
 func (t *Tensor) Permute(axes ...int) *Tensor {
+	t.mustTensor("Permute")
 	nd := len(t.shape)
 	if len(axes) != nd {
 		panic(fmt.Sprintf("backprop: Permute: %d axes %v for tensor of shape %v", len(axes), axes, t.shape))
@@ -140,6 +150,7 @@ func (t *Tensor) Permute(axes ...int) *Tensor {
 
 // T returns the transpose of a 2-d tensor.
 func (t *Tensor) T() *Tensor {
+	t.mustTensor("T")
 	if len(t.shape) != 2 {
 		panic(fmt.Sprintf("backprop: T: tensor of shape %v is not 2-d (use Transpose or Permute)", t.shape))
 	}
@@ -222,6 +233,7 @@ func reshapeOnesGrad(inverse string, op string, inShape []int) BackwardFunc {
 // without every axis of length 1 when none are given. A given axis whose
 // length is not 1 is kept, as in PyTorch.
 func (t *Tensor) Squeeze(axes ...int) *Tensor {
+	t.mustTensor("Squeeze")
 	nd := len(t.shape)
 	drop := make([]bool, nd)
 	if len(axes) == 0 {
@@ -245,6 +257,7 @@ func (t *Tensor) Squeeze(axes ...int) *Tensor {
 // Unsqueeze returns a view of t with a new axis of length 1 at position
 // axis, which may be from -(d+1) to d for a d-dimensional t.
 func (t *Tensor) Unsqueeze(axis int) *Tensor {
+	t.mustTensor("Unsqueeze")
 	nd := len(t.shape)
 	a := axis
 	if a < 0 {
@@ -261,6 +274,7 @@ func (t *Tensor) Unsqueeze(axis int) *Tensor {
 // from the end) into one, as torch.flatten does. A 0-d tensor becomes 1-d.
 // Like Reshape it is a view when t is contiguous.
 func (t *Tensor) Flatten(start, end int) *Tensor {
+	t.mustTensor("Flatten")
 	nd := len(t.shape)
 	if nd == 0 {
 		normAxis("Flatten", start, 1)
@@ -291,6 +305,7 @@ func (t *Tensor) SliceStep(axis, start, end, step int) *Tensor {
 }
 
 func (t *Tensor) sliceStep(op string, axis, start, end, step int) *Tensor {
+	t.mustTensor(op)
 	a := normAxis(op, axis, len(t.shape))
 	if step <= 0 {
 		panic(fmt.Sprintf("backprop: %s: step %d must be positive (shape %v, axis %d)", op, step, t.shape, axis))
@@ -314,6 +329,7 @@ func (t *Tensor) sliceStep(op string, axis, start, end, step int) *Tensor {
 // start counts from the end), as torch.narrow does; unlike Slice the range
 // must lie inside the axis.
 func (t *Tensor) Narrow(axis, start, length int) *Tensor {
+	t.mustTensor("Narrow")
 	a := normAxis("Narrow", axis, len(t.shape))
 	n := t.shape[a]
 	s := start
@@ -380,6 +396,7 @@ func sliceScatterGrad(length int, a int, start int, step int) BackwardFunc {
 // Select returns the view t[..., index, ...] along axis, without that axis
 // (negative index counts from the end).
 func (t *Tensor) Select(axis, index int) *Tensor {
+	t.mustTensor("Select")
 	a := normAxis("Select", axis, len(t.shape))
 	n := t.shape[a]
 	i := index
@@ -463,6 +480,11 @@ func joinShape(op string, axis int, ts []*Tensor, newAxis bool) (int, []int) {
 	if len(ts) == 0 {
 		panic(fmt.Sprintf("backprop: %s: no tensors to join", op))
 	}
+	for i, t := range ts {
+		if t == nil {
+			panic(nilTensor(op, fmt.Sprintf("tensor %d", i)))
+		}
+	}
 	shapes := func() string {
 		var s []string
 		for _, t := range ts {
@@ -517,6 +539,7 @@ func joinShape(op string, axis int, ts []*Tensor, newAxis bool) (int, []int) {
 // Split returns views of consecutive pieces of axis with the given lengths,
 // which must add up to the axis length.
 func (t *Tensor) Split(axis int, sizes ...int) []*Tensor {
+	t.mustTensor("Split")
 	a := normAxis("Split", axis, len(t.shape))
 	sum := 0
 	for _, s := range sizes {
@@ -542,6 +565,7 @@ func (t *Tensor) Split(axis int, sizes ...int) []*Tensor {
 // ceil(len/n) but the last, which may be shorter, so there can be fewer
 // than n pieces (length 7 in 3 chunks gives 3, 3, 1).
 func (t *Tensor) Chunk(n, axis int) []*Tensor {
+	t.mustTensor("Chunk")
 	a := normAxis("Chunk", axis, len(t.shape))
 	if n <= 0 {
 		panic(fmt.Sprintf("backprop: Chunk: %d chunks; want at least 1 (shape %v)", n, t.shape))
@@ -563,6 +587,7 @@ func (t *Tensor) Chunk(n, axis int) []*Tensor {
 // t's number of dimensions, and no longer than t on the other axes; the
 // result has index's shape.
 func (t *Tensor) Gather(axis int, index *Tensor) *Tensor {
+	t.mustTensor("Gather")
 	a := normAxis("Gather", axis, len(t.shape))
 	checkIndexTensor("Gather", index, t, a, nil)
 	out := rawIn(poolOf("Gather", t, index), t.dtype, index.shape)
@@ -586,6 +611,7 @@ func gatherGrad(inShape []int, a int) BackwardFunc {
 // index is Int64 with t's number of dimensions, no longer than src on any
 // axis and than t on the others. Differentiable in t and src.
 func (t *Tensor) ScatterAdd(axis int, index, src *Tensor) *Tensor {
+	t.mustTensor("ScatterAdd")
 	a := normAxis("ScatterAdd", axis, len(t.shape))
 	checkIndexTensor("ScatterAdd", index, t, a, src)
 	out := rawIn(poolOf("ScatterAdd", t, src, index), t.dtype, t.shape)
@@ -624,6 +650,7 @@ func (t *Tensor) padTo(shape []int) *Tensor {
 // torch.index_select does; the result has len(index) along axis. An
 // embedding lookup is weight.IndexSelect(0, ids).
 func (t *Tensor) IndexSelect(axis int, index *Tensor) *Tensor {
+	t.mustTensor("IndexSelect")
 	a := normAxis("IndexSelect", axis, len(t.shape))
 	checkIndexVector("IndexSelect", index, t, a)
 	shape := slices.Clone(t.shape)
@@ -647,6 +674,7 @@ func indexSelectGrad(inShape []int, a int) BackwardFunc {
 // slice index[i] of t, as torch.Tensor.index_add does (out of place). src
 // has t's shape except len(index) along axis. Differentiable in t and src.
 func (t *Tensor) IndexAdd(axis int, index, src *Tensor) *Tensor {
+	t.mustTensor("IndexAdd")
 	a := normAxis("IndexAdd", axis, len(t.shape))
 	checkIndexVector("IndexAdd", index, t, a)
 	want := slices.Clone(t.shape)
@@ -682,6 +710,7 @@ func vectorStrides(index *Tensor, nd, a int) []int {
 }
 
 func mustInt64Index(op string, index, t *Tensor) {
+	mustTensors(op, t, index)
 	if index.dtype != Int64 {
 		panic(fmt.Sprintf("backprop: %s: index must be int64, got %v (index shape %v, tensor shape %v)", op, index.dtype, index.shape, t.shape))
 	}
@@ -736,6 +765,7 @@ func checkIndexRange(op string, index *Tensor, a, n int) {
 // {0, 0, 1, 1} pads the second-to-last axis on both sides. Negative pads
 // crop.
 func (t *Tensor) Pad(pads []int, value float64) *Tensor {
+	t.mustTensor("Pad")
 	nd := len(t.shape)
 	if len(pads)%2 != 0 || len(pads) > 2*nd {
 		panic(fmt.Sprintf("backprop: Pad: pads %v must be (before, after) pairs for at most %d axes (shape %v)", pads, nd, t.shape))
@@ -784,6 +814,7 @@ func padGrad(neg []int) BackwardFunc {
 // torch.Tensor.repeat does. reps may be longer than t's shape, which then
 // gains leading axes.
 func (t *Tensor) Repeat(reps ...int) *Tensor {
+	t.mustTensor("Repeat")
 	nd := len(t.shape)
 	if len(reps) < nd || !validShape(reps) {
 		panic(fmt.Sprintf("backprop: Repeat: repeats %v for tensor of shape %v (want at least %d non-negative counts)", reps, t.shape, nd))

@@ -65,6 +65,8 @@ const inlineDims = 4
 type tensorExtra struct {
 	hooks []Hook // run on this tensor's gradient during backward
 	name  string // optional, for pictures and tables
+
+	recordedAt []uintptr // the stack that recorded t's node, in anomaly mode
 }
 
 func (t *Tensor) ext() *tensorExtra {
@@ -351,6 +353,7 @@ func (t *Tensor) contiguousData() *Tensor {
 // Clone returns a copy with its own storage, recorded so gradients flow
 // through it.
 func (t *Tensor) Clone() *Tensor {
+	t.mustTensor("Clone")
 	out := rawIn(poolOf("Clone", t), t.dtype, t.shape)
 	src := t.contiguousData()
 	out.copyFrom(src)
@@ -379,6 +382,7 @@ func (t *Tensor) copyFrom(src *Tensor) {
 // To returns t converted to dtype dt (t itself when it already is). The
 // conversion is differentiable between float dtypes.
 func (t *Tensor) To(dt DType) *Tensor {
+	t.mustTensor("To")
 	if t.dtype == dt {
 		return t
 	}
@@ -410,6 +414,7 @@ func toGrad(from DType) BackwardFunc {
 // outside autograd. It is for loading weights and for optimizers; t must be
 // contiguous and must not be part of a graph still to be differentiated.
 func (t *Tensor) CopyFrom(src *Tensor) {
+	t.mustTensor("CopyFrom")
 	t.checkLive("CopyFrom")
 	src.checkLive("CopyFrom")
 	if !slices.Equal(t.shape, src.shape) {
@@ -429,6 +434,7 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 }
 
 func (t *Tensor) mustFloat(op string) {
+	t.mustTensor(op)
 	if !t.dtype.IsFloat() {
 		panic(fmt.Sprintf("backprop: %s: needs a float tensor, got %v of shape %v", op, t.dtype, t.shape))
 	}
@@ -462,6 +468,7 @@ func (t *Tensor) mustRawDType(op string, dt DType) {
 // low-level tool (torch.as_strided): the result is a new leaf, not recorded,
 // and the layout is checked only to stay inside the storage.
 func (t *Tensor) AsStrided(shape, strides []int, offset int) *Tensor {
+	t.mustTensor("AsStrided")
 	if len(shape) != len(strides) || !validShape(shape) || offset < 0 {
 		panic(fmt.Sprintf("backprop: AsStrided: bad layout shape %v strides %v offset %d", shape, strides, offset))
 	}

@@ -16,6 +16,7 @@ import (
 // chosen positions (it is a Gather of a at indices). a may be Int64.
 func (a *Tensor) TopK(k, axis int, largest, sorted bool) (values, indices *Tensor) {
 	const op = "TopK"
+	a.mustTensor(op)
 	ax := normAxis(op, axis, max(len(a.shape), 1))
 	if len(a.shape) == 0 {
 		if k < 0 || k > 1 {

@@ -35,6 +35,7 @@ type trainFlags struct {
 	out      string
 	resume   string
 	progress bool
+	anomaly  bool // --detect-anomaly
 
 	serve     bool   // serve the live training page
 	addr      string // where
@@ -132,6 +133,7 @@ func newTrainCmd() *cobra.Command {
 	fs.IntVar(&f.threads, "threads", 0, "cores to use (default: all, GOMAXPROCS)")
 	fs.StringVar(&f.out, "out", "", "checkpoint `file` (default runs/DATA-MODEL.safetensors, or the --resume file)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run saved in checkpoint `file`")
+	fs.BoolVar(&f.anomaly, "detect-anomaly", false, "stop at the first op whose output or gradient holds NaN or Inf, naming it and where it was recorded (slower)")
 	fs.BoolVar(&f.progress, "progress", true, "show progress on standard error (a bar on a terminal, else a line per epoch)")
 	fs.BoolVar(&f.serve, "serve", false, "serve a page that shows the training live (its address is printed)")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "with --serve: listen on `HOST:PORT` (port 0 picks a free one)")
@@ -334,6 +336,10 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		printHeader(stderr, tr, f, out)
 	}
 
+	if f.anomaly {
+		bp.SetDetectAnomaly(true)
+		defer bp.SetDetectAnomaly(false)
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
 	err = tr.Run(ctx, out, progress)
