@@ -68,17 +68,24 @@ func ScaledDotProductAttention(q, k, v *Tensor, opt AttentionOptions) *Tensor {
 	} else {
 		saved = []*Tensor{lse}
 	}
-	causal, hasMask := opt.Causal, opt.Mask != nil
-	return recordSaved(op, out, []*Tensor{q, k, v}, saved, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return recordSaved(op, out, []*Tensor{q, k, v}, saved, attentionGrad(&d, opt.Mask != nil))
+}
+
+// attentionGrad is attention's backward: the fused kernel recomputes the
+// probabilities from the saved log-sum-exp; with CreateGraph the composite
+// formula, softmax(q·kᵀ·s + mask)·v, is differentiated instead, so the
+// gradient can be differentiated again.
+func attentionGrad(d *sdpaDims, hasMask bool) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		var m *Tensor
 		if hasMask {
 			m = c.Saved(1)
 		}
 		if c.CreateGraph() {
-			return sdpaCompositeGrads(c, g, m, causal, d.scale)
+			return sdpaCompositeGrads(c, g, m, d.causal, d.scale)
 		}
-		return sdpaBackward(c, g, m, &d)
-	})
+		return sdpaBackward(c, g, m, d)
+	}
 }
 
 // sdpaDims are the sizes of one attention problem.

@@ -79,6 +79,26 @@ func CrossEntropy(logits, target *Tensor, opt CrossEntropyOptions) *Tensor {
 	if target.dtype != Int64 {
 		return crossEntropyProbs(logits, target, opt, c, want)
 	}
+	checkCrossEntropyIndices(logits, target, opt, c, want)
+	if nd == 2 && opt.Weight == nil && !opt.Ignore && opt.Reduction == ReduceMean && opt.LabelSmoothing == 0 && c > 0 {
+		return CrossEntropyFromLogits(logits, target)
+	}
+	rows := classRows(logits, c)
+	m := rows.shape[0]
+	tg := target.contiguousData()
+	y := tg.i64[tg.offset : tg.offset+m]
+	w, den := crossEntropyRowWeights(logits, y, opt, c)
+	per := crossEntropyWeightedRows(rows, y, w)
+	if opt.LabelSmoothing > 0 {
+		per = smoothLabels(rows, per, y, opt, c)
+	}
+	return reduceLoss(per, opt.Reduction, den, want)
+}
+
+// checkCrossEntropyIndices refuses class-index targets, weights and
+// reductions that do not fit the logits.
+func checkCrossEntropyIndices(logits, target *Tensor, opt CrossEntropyOptions, c int, want []int) {
+	const op = "CrossEntropy"
 	if !slices.Equal(target.shape, want) {
 		panic(fmt.Sprintf("backprop: %s: targets of shape %v for logits of shape %v; want shape %v", op, target.shape, logits.shape, want))
 	}
@@ -90,14 +110,12 @@ func CrossEntropy(logits, target *Tensor, opt CrossEntropyOptions) *Tensor {
 	if opt.Reduction < ReduceMean || opt.Reduction > ReduceNone {
 		panic(fmt.Sprintf("backprop: %s: unknown reduction %d", op, opt.Reduction))
 	}
-	if nd == 2 && opt.Weight == nil && !opt.Ignore && opt.Reduction == ReduceMean && opt.LabelSmoothing == 0 && c > 0 {
-		return CrossEntropyFromLogits(logits, target)
-	}
-	rows := classRows(logits, c)
-	m := rows.shape[0]
-	tg := target.contiguousData()
-	y := tg.i64[tg.offset : tg.offset+m]
-	w := make([]float64, m)
+}
+
+// crossEntropyRowWeights gives each position its class weight (0 where the
+// target is ignored) and their sum, the mean's denominator as in PyTorch.
+func crossEntropyRowWeights(logits *Tensor, y []int64, opt CrossEntropyOptions, c int) ([]float64, float64) {
+	w := make([]float64, len(y))
 	den := 0.0
 	var cw *Tensor
 	if opt.Weight != nil {
@@ -108,7 +126,7 @@ func CrossEntropy(logits, target *Tensor, opt CrossEntropyOptions) *Tensor {
 			continue
 		}
 		if t < 0 || t >= int64(c) {
-			panic(fmt.Sprintf("backprop: %s: target %d out of range for %d classes (logits shape %v)", op, t, c, logits.shape))
+			panic(fmt.Sprintf("backprop: CrossEntropy: target %d out of range for %d classes (logits shape %v)", t, c, logits.shape))
 		}
 		w[r] = 1
 		if cw != nil {
@@ -116,22 +134,24 @@ func CrossEntropy(logits, target *Tensor, opt CrossEntropyOptions) *Tensor {
 		}
 		den += w[r]
 	}
-	per := crossEntropyWeightedRows(rows, y, w)
-	if eps := opt.LabelSmoothing; eps > 0 {
-		// The uniform part: -Σ_c w[c]·log p_c on the rows not ignored.
-		keep := newIn(poolOf(op, rows), rows.dtype, []int{m, 1})
-		for r, t := range y {
-			if !opt.Ignore || t != opt.IgnoreIndex {
-				keep.setFlat(r, 1)
-			}
+	return w, den
+}
+
+// smoothLabels mixes the per-position losses with the uniform part of label
+// smoothing: -Σ_c w[c]·log p_c on the positions not ignored.
+func smoothLabels(rows, per *Tensor, y []int64, opt CrossEntropyOptions, c int) *Tensor {
+	eps := opt.LabelSmoothing
+	keep := newIn(poolOf("CrossEntropy", rows), rows.dtype, []int{len(y), 1})
+	for r, t := range y {
+		if !opt.Ignore || t != opt.IgnoreIndex {
+			keep.setFlat(r, 1)
 		}
-		lp := rows.LogSoftmax(1).Mul(keep)
-		if opt.Weight != nil {
-			lp = lp.Mul(opt.Weight.Detach())
-		}
-		per = per.MulScalar(1 - eps).Sub(lp.Sum(1).MulScalar(eps / float64(c)))
 	}
-	return reduceLoss(per, opt.Reduction, den, want)
+	lp := rows.LogSoftmax(1).Mul(keep)
+	if opt.Weight != nil {
+		lp = lp.Mul(opt.Weight.Detach())
+	}
+	return per.MulScalar(1 - eps).Sub(lp.Sum(1).MulScalar(eps / float64(c)))
 }
 
 // reduceLoss applies the reduction to the per-position losses: the mean

@@ -65,9 +65,15 @@ func triangle(op string, a *Tensor, diagonal int, lower bool) *Tensor {
 		out.noGrad = a.noGrad
 		return out
 	}
-	return record(op, out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{a}, triangleGrad(op, diagonal, lower))
+}
+
+// triangleGrad: the gradient keeps the same triangle of the upstream
+// gradient and is zero on the other.
+func triangleGrad(op string, diagonal int, lower bool) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(triangle(op, g, diagonal, lower))
-	})
+	}
 }
 
 // MaskedFill returns a copy of a with value wherever mask is nonzero, as
