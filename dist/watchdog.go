@@ -26,9 +26,9 @@ type Watchdog struct {
 	// collective allocates nothing: an index into kinds, the length of its
 	// buffer and its root.
 	kind, n, root atomic.Int64
-	phase   atomic.Pointer[string]
-	stop    chan struct{}
-	stopped atomic.Bool
+	phase         atomic.Pointer[string]
+	stop          chan struct{}
+	stopped       atomic.Bool
 }
 
 // WithTimeout watches c's collectives: when one has waited longer than
