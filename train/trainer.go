@@ -13,6 +13,7 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
+	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/optim"
 )
@@ -65,6 +66,7 @@ type Trainer struct {
 
 	params []optim.Param
 	loader *data.Loader
+	ddp    *dist.DataParallel // set by Distribute; nil for one process
 }
 
 // New builds the model cfg.Model for the examples of trainSet, seeded with
@@ -192,6 +194,9 @@ type BatchStats struct {
 // it returns ctx's error and the Trainer holds a partly trained epoch:
 // save nothing from it, resume from the last checkpoint instead.
 func (t *Trainer) RunEpoch(ctx context.Context, p Progress) (Metrics, error) {
+	if t.ddp != nil {
+		return t.runEpochDistributed(ctx, p)
+	}
 	if p == nil {
 		p = silent{}
 	}
@@ -258,14 +263,14 @@ func (t *Trainer) RunEpoch(ctx context.Context, p Progress) (Metrics, error) {
 
 // Run trains until Config.Epochs epochs are done, saving a checkpoint to
 // out after every epoch (with its metrics CSV and plot beside it; see
-// Save) unless out is "". A Trainer that has already done them all
-// returns at once.
+// Save) unless out is "" or this is not rank 0 of a distributed run. A
+// Trainer that has already done them all returns at once.
 func (t *Trainer) Run(ctx context.Context, out string, p Progress) error {
 	for t.Epoch < t.Config.Epochs {
 		if _, err := t.RunEpoch(ctx, p); err != nil {
 			return err
 		}
-		if out != "" {
+		if out != "" && t.Rank() == 0 {
 			if err := t.Save(out); err != nil {
 				return err
 			}
