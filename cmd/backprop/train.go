@@ -12,11 +12,13 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/gobackprop/backprop/checkpoint"
+	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/internal/kernels"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
@@ -39,6 +41,8 @@ type trainFlags struct {
 	serve     bool   // serve the live training page
 	addr      string // where
 	serveExit bool   // stop serving when training ends, rather than at Ctrl-C
+
+	collectiveTimeout time.Duration // under mpirun: abort when a collective waits longer
 }
 
 const trainLong = `train trains a model on MNIST (or CIFAR-10), shows a progress bar per epoch with
@@ -100,7 +104,7 @@ func newTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "train [flags]",
 		Short:   "Train a model on MNIST or CIFAR-10, with checkpoints, metrics and a plot",
-		Long:    trainLong,
+		Long:    trainLong + trainDistLong,
 		Example: trainExample,
 		Args:    noArgs("train"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -126,13 +130,14 @@ func newTrainCmd() *cobra.Command {
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed of the initial weights and the shuffling")
 	fs.IntVar(&c.TrainSize, "train-size", 0, "train on the first `N` training examples only (0: all)")
 	fs.IntVar(&c.TestSize, "test-size", 0, "evaluate on the first `N` test examples only (0: all)")
-	fs.IntVar(&f.threads, "threads", 0, "cores to use (default: all, GOMAXPROCS)")
+	fs.IntVar(&f.threads, "threads", 0, "cores to use (default: all, GOMAXPROCS; under mpirun, the cores divided by the processes on this machine)")
 	fs.StringVar(&f.out, "out", "", "checkpoint `file` (default runs/DATA-MODEL.safetensors, or the --resume file)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run saved in checkpoint `file`")
 	fs.BoolVar(&f.progress, "progress", true, "show progress on standard error (a bar on a terminal, else a line per epoch)")
 	fs.BoolVar(&f.serve, "serve", false, "serve a page that shows the training live (its address is printed)")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "with --serve: listen on `HOST:PORT` (port 0 picks a free one)")
 	fs.BoolVar(&f.serveExit, "serve-exit", false, "with --serve: stop serving when training ends, instead of at Ctrl-C")
+	fs.DurationVar(&f.collectiveTimeout, "collective-timeout", dist.DefaultTimeout, "under mpirun: abort the job when a process waits this long for the others")
 	return cmd
 }
 
@@ -260,6 +265,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		return fmt.Errorf("--out %s is a folder; give a file name", out)
 	}
 
+	if n := worldSizeFromEnv(); n > 1 && cfg.Batch%n != 0 {
+		return train.BatchError(cfg.Batch, n)
+	}
 	if f.resume != "" && st.Epoch >= cfg.Epochs {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s has already trained %d of %d epochs: nothing to do (--epochs is the total; raise it to train on)\n", f.resume, st.Epoch, cfg.Epochs)
 		return nil
@@ -283,7 +291,25 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
+	dr, err := joinWorld(tr, f.collectiveTimeout, stderr)
+	if err != nil {
+		return err
+	}
+	err = trainRank(cmd, f, tr, out, dr)
+	return dr.finish(err)
+}
 
+// trainRank trains; under mpirun, only rank 0 prints, writes and serves.
+func trainRank(cmd *cobra.Command, f *trainFlags, tr *train.Trainer, out string, dr *distRun) error {
+	stderr := cmd.ErrOrStderr()
+	if !cmd.Flags().Changed("threads") {
+		f.threads = defaultThreads()
+	}
+	root := dr.rank() == 0
+	if !root {
+		f.progress, f.serve = false, false
+	}
+	var err error
 	if f.threads > 0 {
 		prev := runtime.GOMAXPROCS(f.threads)
 		kernels.SetThreads(f.threads)
@@ -307,6 +333,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	}
 	if f.progress {
 		printHeader(stderr, tr, f, out)
+		if dr != nil && dr.comm.Size() > 1 {
+			fmt.Fprintf(stderr, "  %s\n", dr.describe(tr.Config.Batch))
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
@@ -329,6 +358,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			return fmt.Errorf("interrupted in epoch 1, before the first checkpoint")
 		}
 		return err
+	}
+	if !root {
+		return nil
 	}
 	last := tr.History[len(tr.History)-1]
 	csvPath, pngPath := train.SidePaths(out)
