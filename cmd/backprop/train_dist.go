@@ -106,3 +106,10 @@ func defaultThreads() int {
 	}
 	return dist.DefaultThreads(dist.LocalSizeFromEnv())
 }
+
+func (d *distRun) size() int {
+	if d == nil {
+		return 1
+	}
+	return d.comm.Size()
+}
