@@ -137,7 +137,7 @@ func newBenchTrainCmd() *cobra.Command {
 			n := float64(clock.steps)
 			return printJSON(cmd.OutOrStdout(), map[string]any{
 				"bench": "train", "model": model, "batch": batch, "iters": clock.steps, "threads": t,
-				"procs": dr.size(),
+				"procs":              dr.size(),
 				"images_per_s":       round(n*float64(batch)/secs, 1),
 				"ms_per_step":        round(secs*1e3/n, 3),
 				"allocs_per_step":    round(float64(clock.m1.Mallocs-clock.m0.Mallocs)/n, 1),
