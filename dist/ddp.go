@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	bp "github.com/gobackprop/backprop"
+	"github.com/gobackprop/backprop/internal/kernels"
 	"github.com/gobackprop/backprop/optim"
 )
 
@@ -29,13 +30,21 @@ type Options struct {
 // DataParallel keeps the parameters of a model the same on every rank of
 // a Comm by reducing their gradients after each backward pass. Build it
 // once, after the model and before the first step, on every rank.
+//
+// The gradients live in the buckets: NewDataParallel gives every parameter
+// a gradient tensor that is a view of its bucket's flat buffer, and
+// Backward, which writes into an existing gradient buffer after ZeroGrad,
+// fills the buckets in place, so that the reduction copies nothing (as
+// DDP's gradient_as_bucket_view). A gradient replaced by other code
+// (ClearGrad, SetGrad) is copied back into its bucket at the next
+// reduction.
 type DataParallel struct {
 	comm    Comm
 	params  []optim.Param
+	views   []*bp.Tensor // the gradient view of each parameter
 	buckets []bucket
-	buf32   []float32 // scratch of the largest float32 bucket
-	buf64   []float64
 	phase   func(string)
+	phases  []string // what SetPhase says during each bucket's reduction
 }
 
 // bucket is a run of parameters of one dtype whose gradients are reduced
@@ -44,6 +53,8 @@ type bucket struct {
 	params []int // indices into DataParallel.params, in reduction order
 	dtype  bp.DType
 	size   int // elements
+	flat32 []float32
+	flat64 []float64
 }
 
 // NewDataParallel checks that every rank of c has the same parameters
@@ -59,7 +70,7 @@ func NewDataParallel(c Comm, params []optim.Param, opts Options) (*DataParallel,
 	if bucketBytes <= 0 {
 		bucketBytes = DefaultBucketBytes
 	}
-	d := &DataParallel{comm: c, params: params}
+	d := &DataParallel{comm: c, params: params, views: make([]*bp.Tensor, len(params))}
 	if p, ok := c.(interface{ SetPhase(string) }); ok {
 		d.phase = p.SetPhase
 	}
@@ -98,14 +109,28 @@ func NewDataParallel(c Comm, params []optim.Param, opts Options) (*DataParallel,
 		b.params = append(b.params, i)
 		b.size += n
 	}
-	for i, b := range d.buckets {
+	for i := range d.buckets {
+		b := &d.buckets[i]
 		fmt.Fprintf(&desc, "bucket %d %v %d elements, parameters %v\n", i, b.dtype, b.size, b.params)
-		if len(b.params) > 1 { // a bucket of one reduces the gradient in place
+		d.phases = append(d.phases, fmt.Sprintf("gradient bucket %d of %d", i+1, len(d.buckets)))
+		off := 0
+		if b.dtype == bp.Float32 {
+			b.flat32 = make([]float32, b.size)
+		} else {
+			b.flat64 = make([]float64, b.size)
+		}
+		for _, pi := range b.params {
+			t := params[pi].T
+			n := t.Numel()
+			var v *bp.Tensor
 			if b.dtype == bp.Float32 {
-				d.buf32 = make([]float32, max(len(d.buf32), b.size))
+				v = bp.FromFloat32s(b.flat32[off:off+n:off+n], t.Shape()...)
 			} else {
-				d.buf64 = make([]float64, max(len(d.buf64), b.size))
+				v = bp.FromFloat64s(b.flat64[off:off+n:off+n], t.Shape()...)
 			}
+			d.views[pi] = v
+			d.adopt(pi)
+			off += n
 		}
 	}
 	if err := Agree(c, "the model and its bucket plan", desc.String()); err != nil {
@@ -164,15 +189,17 @@ func (d *DataParallel) ReduceGradients(local, global int) error {
 		pre = float64(local) * float64(n) / float64(global)
 	}
 	post := 1 / float64(n)
-	for bi, b := range d.buckets {
-		if d.phase != nil {
-			d.setPhase(fmt.Sprintf("gradient bucket %d of %d", bi+1, len(d.buckets)))
+	for bi := range d.buckets {
+		b := &d.buckets[bi]
+		d.setPhase(d.phases[bi])
+		for _, pi := range b.params {
+			d.adopt(pi)
 		}
 		var err error
 		if b.dtype == bp.Float32 {
-			err = reduceBucket(d, b, d.buf32, pre, post, (*bp.Tensor).F32, d.comm.AllreduceFloat32)
+			err = reduce(b.flat32, pre, post, d.comm.AllreduceFloat32)
 		} else {
-			err = reduceBucket(d, b, d.buf64, pre, post, (*bp.Tensor).F64, d.comm.AllreduceFloat64)
+			err = reduce(b.flat64, pre, post, d.comm.AllreduceFloat64)
 		}
 		if err != nil {
 			return fmt.Errorf("dist: reducing gradient bucket %d of %d: %w", bi+1, len(d.buckets), err)
@@ -181,61 +208,46 @@ func (d *DataParallel) ReduceGradients(local, global int) error {
 	return nil
 }
 
-func reduceBucket[T float32 | float64](d *DataParallel, b bucket, scratch []T, pre, post float64,
-	raw func(*bp.Tensor) []T, allreduce func([]T) error) error {
-	grads := make([][]T, 0, 4)
-	for _, i := range b.params {
-		grads = append(grads, raw(d.grad(i)))
-	}
-	scale := func(s []T, f float64) {
-		if f == 1 {
-			return
-		}
-		c := T(f)
-		for i := range s {
-			s[i] *= c
-		}
-	}
-	if len(grads) == 1 {
-		scale(grads[0], pre)
-		if err := allreduce(grads[0]); err != nil {
-			return err
-		}
-		scale(grads[0], post)
-		return nil
-	}
-	buf := scratch[:b.size]
-	off := 0
-	for _, g := range grads {
-		copy(buf[off:], g)
-		off += len(g)
-	}
+func reduce[T float32 | float64](buf []T, pre, post float64, allreduce func([]T) error) error {
 	scale(buf, pre)
 	if err := allreduce(buf); err != nil {
 		return err
 	}
 	scale(buf, post)
-	off = 0
-	for _, g := range grads {
-		copy(g, buf[off:off+len(g)])
-		off += len(g)
-	}
 	return nil
 }
 
-// grad returns parameter i's gradient, contiguous and writable, creating a
-// zero one if it has none.
-func (d *DataParallel) grad(i int) *bp.Tensor {
-	t := d.params[i].T
-	g := t.Grad()
-	if g == nil {
-		g = t.DType().Zeros(t.Shape()...)
-		t.SetGrad(g)
-	} else if !g.IsContiguous() {
-		g = g.Detach().Contiguous()
-		t.SetGrad(g)
+func scale[T float32 | float64](s []T, f float64) {
+	if f == 1 {
+		return
 	}
-	return g
+	// The kernels' multiply by a broadcast scalar, vectorized: a plain
+	// loop costs as much as the allreduce of a small model.
+	kernels.MulRun(s, s, 0, 1, []T{T(f)}, 0, 0)
+}
+
+// adopt makes parameter i's gradient its view of the bucket again, copying
+// the values of a gradient that other code put in its place (none reads as
+// zeros).
+func (d *DataParallel) adopt(i int) {
+	t, v := d.params[i].T, d.views[i]
+	g := t.Grad() // fills a gradient ZeroGrad deferred with zeros
+	if g == v {
+		return
+	}
+	switch {
+	case g == nil:
+		if v.DType() == bp.Float32 {
+			clear(v.F32())
+		} else {
+			clear(v.F64())
+		}
+	case v.DType() == bp.Float32:
+		copy(v.F32(), g.Contiguous().Float32s())
+	default:
+		copy(v.F64(), g.Contiguous().Float64s())
+	}
+	t.SetGrad(v)
 }
 
 // InSync checks that every rank holds the same parameter values, bit for

@@ -270,3 +270,31 @@ func TestWatchdogAbortsAStuckCollective(t *testing.T) {
 		}
 	}
 }
+
+// TestBackwardFillsTheBuckets: after ZeroGrad, Backward writes the
+// gradients into the bucket views, so the reduction copies nothing.
+func TestBackwardFillsTheBuckets(t *testing.T) {
+	ps := params(4, 1)
+	d, err := NewDataParallel(Local{}, ps, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := bp.FromFloat32s([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	for step := range 3 {
+		for _, p := range ps {
+			p.T.ZeroGrad()
+		}
+		x.MatMul(ps[0].T.Transpose(0, 1)).Add(ps[1].T).Sum().Backward()
+		for i, p := range ps {
+			if p.T.Grad() != d.views[i] {
+				t.Fatalf("step %d: the gradient of %s is not its bucket view", step, p.Name)
+			}
+		}
+		if err := d.ReduceGradients(2, 2); err != nil {
+			t.Fatal(err)
+		}
+		if got := ps[1].T.Grad().F32()[0]; got != 2 { // d(sum)/d(bias) = rows of x
+			t.Fatalf("step %d: bias gradient %v, want 2", step, got)
+		}
+	}
+}
