@@ -88,17 +88,18 @@ for r in range(args.rounds):
         res.setdefault((side, model, np), []).append(v)
         print(f"round {r + 1}: {side:8s} {model} np{np}: {v:.0f} images/s", file=sys.stderr, flush=True)
 
-print(f"\nmedian global images/s over {args.rounds} rounds, 1 thread per process\n")
-print("| model | processes | backprop | PyTorch DDP (gloo) | backprop speed-up over 1 process | PyTorch speed-up | backprop / PyTorch |")
-print("|---|---|---|---|---|---|---|")
-for model in models:
-    for np in procs:
-        o = statistics.median(res[("backprop", model, np)])
-        t = statistics.median(res[("torch", model, np)])
-        o1 = statistics.median(res[("backprop", model, procs[0])])
-        t1 = statistics.median(res[("torch", model, procs[0])])
-        print(f"| {model} | {np} | {o:.0f} | {t:.0f} | {o / o1:.2f}x | {t / t1:.2f}x | {o / t:.2f}x |")
-print("\nall rounds:", json.dumps({f"{s}.{m}.np{n}": [round(x) for x in v] for (s, m, n), v in res.items()}))
+if args.rounds > 0:
+    print(f"\nmedian global images/s over {args.rounds} rounds, 1 thread per process\n")
+    print("| model | processes | backprop | PyTorch DDP (gloo) | backprop speed-up over 1 process | PyTorch speed-up | backprop / PyTorch |")
+    print("|---|---|---|---|---|---|---|")
+    for model in models:
+        for np in procs:
+            o = statistics.median(res[("backprop", model, np)])
+            t = statistics.median(res[("torch", model, np)])
+            o1 = statistics.median(res[("backprop", model, procs[0])])
+            t1 = statistics.median(res[("torch", model, procs[0])])
+            print(f"| {model} | {np} | {o:.0f} | {t:.0f} | {o / o1:.2f}x | {t / t1:.2f}x | {o / t:.2f}x |")
+    print("\nall rounds:", json.dumps({f"{s}.{m}.np{n}": [round(x) for x in v] for (s, m, n), v in res.items()}))
 
 if args.accuracy:
     print("\n| model | processes | test accuracy after 1 epoch |")
