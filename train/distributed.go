@@ -60,6 +60,15 @@ func (t *Trainer) Distribute(c dist.Comm) error {
 	return nil
 }
 
+// SharedError is an error that every rank of a distributed run meets at
+// the same step, having agreed on it through a collective (a diverged
+// loss, an interruption): each rank can stop cleanly, and one report of it
+// is enough.
+type SharedError struct{ Err error }
+
+func (e SharedError) Error() string { return e.Err.Error() }
+func (e SharedError) Unwrap() error { return e.Err }
+
 // BatchError is the error for a global batch that does not split evenly
 // between n processes.
 func BatchError(batch, n int) error {
@@ -187,13 +196,13 @@ func (t *Trainer) runEpochDistributed(ctx context.Context, p Progress) (Metrics,
 		}
 		if stats[3] > 0 {
 			if err := ctx.Err(); err != nil {
-				return Metrics{}, err
+				return Metrics{}, SharedError{err}
 			}
-			return Metrics{}, fmt.Errorf("rank %d of %d: another rank was interrupted at step %d: %w", rank, size, t.Step+1, context.Canceled)
+			return Metrics{}, SharedError{fmt.Errorf("rank %d of %d: another rank was interrupted at step %d: %w", rank, size, t.Step+1, context.Canceled)}
 		}
 		lv := stats[0] / stats[2]
 		if math.IsNaN(lv) || math.IsInf(lv, 0) {
-			return Metrics{}, fmt.Errorf("the loss became %v at epoch %d, step %d (learning rate %g): training diverged; try a smaller --lr or --clip-grad-norm", lv, e+1, t.Step+1, lr)
+			return Metrics{}, SharedError{fmt.Errorf("the loss became %v at epoch %d, step %d (learning rate %g): training diverged; try a smaller --lr or --clip-grad-norm", lv, e+1, t.Step+1, lr)}
 		}
 		if cfg.ClipGradNorm > 0 {
 			optim.ClipGradNorm(t.params, cfg.ClipGradNorm)

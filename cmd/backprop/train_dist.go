@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -82,15 +83,25 @@ func (d *distRun) describe(batch int) string {
 }
 
 // finish ends this process's part in the job. An error that every rank
-// meets alike (a diverged loss, an interruption) is printed by rank 0
-// alone: the other ranks exit with status 1 without repeating it.
+// meets alike at the same step (train.SharedError: a diverged loss, an
+// interruption) is printed by rank 0 alone, the other ranks exiting with
+// status 1 without repeating it. Any other error is this rank's own, and
+// the others may be waiting for it in a collective: it is printed with the
+// rank's number and the whole job aborted.
 func (d *distRun) finish(err error) error {
 	if d == nil {
 		return err
 	}
-	if err != nil && d.comm.Rank() != 0 && d.comm.Size() > 1 {
-		d.comm.Close()
-		os.Exit(1)
+	if err != nil && d.comm.Size() > 1 {
+		var shared train.SharedError
+		if !errors.As(err, &shared) {
+			fmt.Fprintf(os.Stderr, "backprop: rank %d of %d: %s\n", d.comm.Rank(), d.comm.Size(), oneLine(err.Error()))
+			d.comm.Abort(1)
+		}
+		if d.comm.Rank() != 0 {
+			d.comm.Close()
+			os.Exit(1)
+		}
 	}
 	if cerr := d.comm.Close(); err == nil && cerr != nil {
 		return cerr

@@ -139,3 +139,16 @@ func TestTrainUnderMpirunSurvivesAKilledRank(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainUnderMpirunReportsADivergenceOnce: every rank sees the loss
+// diverge at the same step; rank 0 alone says so, and the job fails.
+func TestTrainUnderMpirunReportsADivergenceOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on MNIST under mpirun")
+	}
+	out, err := mpiJob(t, 2, "train", "--model", "mlp", "--lr", "1000", "--train-size", "2048", "--test-size", "100",
+		"--progress=false", "--out", filepath.Join(t.TempDir(), "m.safetensors")).CombinedOutput()
+	if err == nil || strings.Count(string(out), "backprop: the loss became") != 1 {
+		t.Fatalf("got %v, want one report of the divergence:\n%s", err, out)
+	}
+}
