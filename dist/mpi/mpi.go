@@ -41,21 +41,22 @@ const install = "install Open MPI (Debian, Ubuntu: apt-get install openmpi-bin l
 
 // The library's functions, bound by load.
 var (
-	mpiInitThread      func(argc, argv unsafe.Pointer, required int32, provided *int32) int32
-	mpiInitialized     func(flag *int32) int32
-	mpiFinalize        func() int32
-	mpiCommRank        func(comm uintptr, rank *int32) int32
-	mpiCommSize        func(comm uintptr, size *int32) int32
-	mpiCommSetErrh     func(comm, errh uintptr) int32
-	mpiBcast           func(buf unsafe.Pointer, count int32, dt uintptr, root int32, comm uintptr) int32
-	mpiAllreduce       func(send uintptr, recv unsafe.Pointer, count int32, dt, op, comm uintptr) int32
-	mpiBarrier         func(comm uintptr) int32
-	mpiAbort           func(comm uintptr, code int32) int32
-	mpiErrorString     func(code int32, s *byte, n *int32) int32
-	mpiLibraryVersion  func(s *byte, n *int32) int32
-	commWorld, errsRet uintptr
-	tFloat, tDouble    uintptr
-	tByte, opSum       uintptr
+	mpiInitThread  func(argc, argv unsafe.Pointer, required int32, provided *int32) int32
+	mpiInitialized func(flag *int32) int32
+	mpiFinalize    func() int32
+	mpiCommRank    func(comm uintptr, rank *int32) int32
+	mpiCommSize    func(comm uintptr, size *int32) int32
+	mpiCommSetErrh func(comm, errh uintptr) int32
+	// The collectives are called through purego.SyscallN, which, unlike
+	// the reflective functions RegisterLibFunc makes, allocates nothing.
+	fnBcast, fnAllreduce uintptr
+	mpiBarrier           func(comm uintptr) int32
+	mpiAbort             func(comm uintptr, code int32) int32
+	mpiErrorString       func(code int32, s *byte, n *int32) int32
+	mpiLibraryVersion    func(s *byte, n *int32) int32
+	commWorld, errsRet   uintptr
+	tFloat, tDouble      uintptr
+	tByte, opSum         uintptr
 )
 
 // inPlace is MPI_IN_PLACE in Open MPI's ABI: a sentinel address, never
@@ -108,8 +109,7 @@ func load() (err error) {
 	}{
 		{&mpiInitThread, "MPI_Init_thread"}, {&mpiInitialized, "MPI_Initialized"},
 		{&mpiFinalize, "MPI_Finalize"}, {&mpiCommRank, "MPI_Comm_rank"}, {&mpiCommSize, "MPI_Comm_size"},
-		{&mpiCommSetErrh, "MPI_Comm_set_errhandler"}, {&mpiBcast, "MPI_Bcast"},
-		{&mpiAllreduce, "MPI_Allreduce"}, {&mpiBarrier, "MPI_Barrier"}, {&mpiAbort, "MPI_Abort"},
+		{&mpiCommSetErrh, "MPI_Comm_set_errhandler"}, {&mpiBarrier, "MPI_Barrier"}, {&mpiAbort, "MPI_Abort"},
 		{&mpiErrorString, "MPI_Error_string"}, {&mpiLibraryVersion, "MPI_Get_library_version"},
 	}
 	for _, f := range fns {
@@ -122,7 +122,7 @@ func load() (err error) {
 	}{
 		{&commWorld, "ompi_mpi_comm_world"}, {&errsRet, "ompi_mpi_errors_return"},
 		{&tFloat, "ompi_mpi_float"}, {&tDouble, "ompi_mpi_double"}, {&tByte, "ompi_mpi_byte"},
-		{&opSum, "ompi_mpi_op_sum"},
+		{&opSum, "ompi_mpi_op_sum"}, {&fnBcast, "MPI_Bcast"}, {&fnAllreduce, "MPI_Allreduce"},
 	}
 	for _, h := range handles {
 		sym = h.name
@@ -219,7 +219,8 @@ func bcast(c *Comm, p unsafe.Pointer, n, elem int, dt uintptr, root int) error {
 	}
 	for off := 0; off < n; off += maxCount {
 		k := min(n-off, maxCount)
-		if rc := mpiBcast(unsafe.Add(p, off*elem), int32(k), dt, int32(root), commWorld); rc != 0 {
+		rc, _, _ := purego.SyscallN(fnBcast, uintptr(unsafe.Add(p, off*elem)), uintptr(k), dt, uintptr(root), commWorld)
+		if rc := int32(rc); rc != 0 {
 			return mpiError("MPI_Bcast", rc)
 		}
 	}
@@ -237,7 +238,8 @@ func (c *Comm) AllreduceFloat64(buf []float64) error {
 func allreduce(p unsafe.Pointer, n, elem int, dt uintptr) error {
 	for off := 0; off < n; off += maxCount {
 		k := min(n-off, maxCount)
-		if rc := mpiAllreduce(inPlace, unsafe.Add(p, off*elem), int32(k), dt, opSum, commWorld); rc != 0 {
+		rc, _, _ := purego.SyscallN(fnAllreduce, inPlace, uintptr(unsafe.Add(p, off*elem)), uintptr(k), dt, opSum, commWorld)
+		if rc := int32(rc); rc != 0 {
 			return mpiError("MPI_Allreduce", rc)
 		}
 	}
