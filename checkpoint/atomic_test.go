@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -196,5 +197,147 @@ func TestCrashDuringSave(t *testing.T) {
 	}
 	if fi, _ := os.Stat(matches[0]); fi.Size() < 3<<20 {
 		t.Errorf("temporary file has %d bytes; the child should have written more", fi.Size())
+	}
+}
+
+// A successful save removes the temporary files that crashed saves of the
+// same target left, and nothing else: not another target's, not a file
+// whose name only looks similar.
+func TestSaveRemovesStaleTemps(t *testing.T) {
+	dir, path, _ := setup(t)
+	stale := []string{".model.safetensors.tmp-123", ".model.safetensors.tmp-4294967295"}
+	keep := []string{
+		".model.safetensors.tmp-",         // no number
+		".model.safetensors.tmp-12x",      // not only digits
+		".other.safetensors.tmp-123",      // another target's
+		".model.safetensors.tmp-1.bak",    // a user's file
+		"model.safetensors.tmp-123",       // not hidden
+		"x.model.safetensors.tmp-123",     // another prefix
+		".model.safetensors.tmp-123~",     // an editor's backup
+		".model.safetensorsX.tmp-123",     // a longer base
+		".model.safetensors.tmp-123.orig", // ditto
+	}
+	for _, n := range append(append([]string{}, stale...), keep...) {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A directory with a temporary file's name is not ours to remove.
+	if err := os.Mkdir(filepath.Join(dir, ".model.safetensors.tmp-77"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keep = append(keep, ".model.safetensors.tmp-77")
+	if err := Save(path, map[string]*backprop.Tensor{"w": backprop.Zeros(2)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range stale {
+		if _, err := os.Lstat(filepath.Join(dir, n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stale %s not removed (%v)", n, err)
+		}
+	}
+	for _, n := range keep {
+		if _, err := os.Lstat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("%s was removed: %v", n, err)
+		}
+	}
+}
+
+// A failed save leaves the stale files alone too: only a save that
+// completes tidies.
+func TestFailedSaveKeepsStaleTemps(t *testing.T) {
+	dir, path, old := setup(t)
+	stale := filepath.Join(dir, ".model.safetensors.tmp-42")
+	if err := os.WriteFile(stale, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if err := WriteFileAtomic(path, func(io.Writer) error { return boom }); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); err != nil {
+		t.Error("a failed save removed a stale file")
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, old) {
+		t.Error("the failed save changed the file")
+	}
+}
+
+// A target whose name is near the file-name limit still saves (the
+// temporary name is shortened) and its stale files are still found.
+func TestSaveLongName(t *testing.T) {
+	dir := t.TempDir()
+	base := strings.Repeat("n", 240) + ".safetensors"
+	path := filepath.Join(dir, base)
+	stale := filepath.Join(dir, tempPrefix(base)+"99")
+	if len(filepath.Base(stale)) > 255 {
+		t.Fatalf("temporary name of %d bytes", len(filepath.Base(stale)))
+	}
+	if err := os.WriteFile(stale, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(path, map[string]*backprop.Tensor{"w": backprop.Ones(2)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale file of a long name not removed: %v", err)
+	}
+	// Two long names that differ only past the cut keep apart.
+	other := strings.Repeat("n", 240) + ".safetensorz"
+	if tempPrefix(other) == tempPrefix(base) || isTempOf(filepath.Base(stale), other) {
+		t.Error("two long names share their temporary files")
+	}
+}
+
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	before := func() []string {
+		es, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "file"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	listing := before()
+	for _, p := range []string{
+		filepath.Join(dir, "new.safetensors"),
+		filepath.Join(dir, "file"),
+		filepath.Join(dir, "a", "b", "new.safetensors"), // folders still to make
+	} {
+		if err := CheckWritable(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	for _, p := range []string{
+		filepath.Join(dir, "sub"),                   // a directory
+		filepath.Join(dir, "file", "x.safetensors"), // under a file
+	} {
+		if err := CheckWritable(p); err == nil {
+			t.Errorf("%s: no error", p)
+		}
+	}
+	if got := before(); !slices.Equal(got, listing) {
+		t.Errorf("CheckWritable left files: %v, before %v", got, listing)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("CheckWritable made a folder")
+	}
+	if os.Geteuid() != 0 {
+		ro := filepath.Join(dir, "ro")
+		if err := os.Mkdir(ro, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckWritable(filepath.Join(ro, "m.safetensors")); err == nil {
+			t.Error("read-only folder: no error")
+		}
 	}
 }

@@ -20,7 +20,8 @@
 //
 // The optional "__metadata__" entry maps strings to strings.
 //
-// Write lays files out byte for byte as the reference implementation does:
+// Write lays files out byte for byte as the reference implementation does
+// (given the same metadata, to which Write adds the checksums below):
 // compact JSON with "__metadata__" first (its keys sorted), tensors ordered
 // by element size, largest first, then by name, and the header padded with
 // spaces to a multiple of 8 bytes. Every tensor's data then starts at a
@@ -38,13 +39,36 @@
 // F64 and I64 it reads F16 and BF16 (as Float32) and BOOL, U8, I8, I16,
 // U16, I32, U32 and U64 (as Int64); the 8-bit float types are an error.
 //
+// # Checksums
+//
+// Write adds to "__metadata__" a CRC-32C of each tensor's bytes, under
+// "backprop.crc32c.NAME" (8 hex digits; see ChecksumPrefix for why CRC-32C),
+// and Read checks every tensor that has one: a flipped bit in a weight is
+// an error naming the tensor rather than a model that loads and then
+// diverges. Files without checksums, as other tools write them, load as
+// before. Read takes the checksums out of the metadata it returns, so a
+// file loaded and saved again round-trips.
+//
+// CheckFinite refuses tensors holding NaN or Inf, naming the tensor and
+// the element; a checksum cannot catch those, since they may have been
+// saved that way.
+//
 // # Saving atomically
 //
 // Save writes to a temporary file in the target's directory (named
-// ".NAME.tmp-RANDOM"), fsyncs it, renames it over the target and fsyncs the
-// directory. Whatever fails or crashes along the way, the target is either
-// the old file, untouched, or the new one, complete. A crash can leave a
-// stray temporary file behind, never a half-written target.
+// ".NAME.tmp-RANDOM", RANDOM being digits), fsyncs it, renames it over the
+// target and fsyncs the directory. Whatever fails or crashes along the way,
+// the target is either the old file, untouched, or the new one, complete.
+// A crash can leave a stray temporary file behind, never a half-written
+// target; the next successful save of the same target removes such
+// strays (files of exactly that name pattern, nothing else).
+//
+// A target that exists and is not a regular file is never replaced: a
+// named pipe, a device (/dev/null, /dev/stdout) or /dev/fd/N, directly or
+// through a symlink, is opened for writing and the file streamed into it
+// (the format is written front to back, so a reader on a pipe gets a
+// complete file). A socket or a directory is an error. CheckWritable finds
+// an unusable target before a long job starts.
 //
 // # Training state
 //

@@ -190,8 +190,9 @@ func TestHalfAllValues(t *testing.T) {
 }
 
 // The bytes Write produces for a small input, spelled out from the format:
-// metadata first, I64 before F64 before F32, compact JSON, the header
-// padded with spaces to a multiple of 8, then the raw little-endian data.
+// metadata first (the checksums among it, sorted with the caller's keys),
+// I64 before F64 before F32, compact JSON, the header padded with spaces
+// to a multiple of 8, then the raw little-endian data.
 func TestWriteExactBytes(t *testing.T) {
 	tensors := map[string]*bp.Tensor{
 		"w": bp.FromFloat32s([]float32{1, 2, 3, 4}, 2, 2),
@@ -199,16 +200,19 @@ func TestWriteExactBytes(t *testing.T) {
 		"i": bp.Int64.Scalar(3),
 	}
 	got := writeBytes(t, tensors, map[string]string{"epoch": "1"})
-	header := `{"__metadata__":{"epoch":"1"},` +
+	di := []byte{3, 0, 0, 0, 0, 0, 0, 0}
+	db := []byte{0, 0, 0, 0, 0, 0, 0xe0, 0xbf}
+	dw := []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40}
+	header := `{"__metadata__":{` +
+		`"backprop.crc32c.b":"` + crc32cHex(db) + `",` +
+		`"backprop.crc32c.i":"` + crc32cHex(di) + `",` +
+		`"backprop.crc32c.w":"` + crc32cHex(dw) + `",` +
+		`"epoch":"1"},` +
 		`"i":{"dtype":"I64","shape":[],"data_offsets":[0,8]},` +
 		`"b":{"dtype":"F64","shape":[1],"data_offsets":[8,16]},` +
 		`"w":{"dtype":"F32","shape":[2,2],"data_offsets":[16,32]}}` +
-		"       " // 193 bytes of JSON, padded to 200
-	want := file(header,
-		[]byte{3, 0, 0, 0, 0, 0, 0, 0},
-		[]byte{0, 0, 0, 0, 0, 0, 0xe0, 0xbf},
-		[]byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40},
-	)
+		"  " // 286 bytes of JSON, padded to 288
+	want := file(header, di, db, dw)
 	if !bytes.Equal(got, want) {
 		t.Errorf("Write:\n got %q\nwant %q", got, want)
 	}
@@ -229,6 +233,8 @@ func TestWriteExactBytes(t *testing.T) {
 
 // Outputs of the reference implementation, as its documentation and tests
 // give them: an F32 tensor whose header needs no padding, and empty files.
+// Write adds one thing, the tensor's checksum in __metadata__, which the
+// reference writes first as it would any metadata, and pads after.
 func TestWriteMatchesReference(t *testing.T) {
 	cases := []struct {
 		tensors map[string]*bp.Tensor
@@ -238,7 +244,7 @@ func TestWriteMatchesReference(t *testing.T) {
 		{
 			map[string]*bp.Tensor{"attn.0": bp.FromFloat32s([]float32{0, 1, 2, 3, 4, 5}, 1, 2, 3)},
 			nil,
-			file(`{"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}`,
+			file(`{"__metadata__":{"backprop.crc32c.attn.0":"78743a5d"},"attn.0":{"dtype":"F32","shape":[1,2,3],"data_offsets":[0,24]}}   `,
 				[]byte{0, 0, 0, 0, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80, 0x40, 0, 0, 0xa0, 0x40}),
 		},
 		{nil, nil, file("{}      ")},

@@ -88,7 +88,12 @@ func numBatches(n, bs int, dropLast bool) int {
 	if dropLast {
 		return n / bs
 	}
-	return (n + bs - 1) / bs
+	// Not (n+bs-1)/bs, which overflows for a batch size near MaxInt.
+	nb := n / bs
+	if n%bs != 0 {
+		nb++
+	}
+	return nb
 }
 
 // Order returns the dataset indices in the order epoch visits them (the
@@ -130,7 +135,7 @@ func (l *Loader) EpochFrom(epoch, start int) iter.Seq[Batch] {
 		full := [2]*backprop.Tensor{backprop.FromFloat32s(xs, dims...), backprop.FromInt64s(ys, bcap)}
 		for b := start; b < nb; b++ {
 			lo := b * bs
-			hi := min(lo+bs, n)
+			hi := lo + min(bs, n-lo) // lo+bs could overflow
 			m := hi - lo
 			x, y := full[0], full[1]
 			if m != bcap { // only the last batch of an epoch

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -130,6 +131,10 @@ func TestLoaderDropLast(t *testing.T) {
 		{7, 10, false, 1, 7, 7},
 		{7, 10, true, 0, 0, 0},
 		{0, 4, false, 0, 0, 0},
+		// A batch size near MaxInt: one batch of all, not an overflow.
+		{7, math.MaxInt, false, 1, 7, 7},
+		{7, math.MaxInt - 3, false, 1, 7, 7},
+		{7, math.MaxInt, true, 0, 0, 0},
 	} {
 		l := &Loader{Dataset: seqDataset(c.n, 2), BatchSize: c.bs, Shuffle: true, DropLast: c.dropLast}
 		bs := collect(t, l, 2, 0)

@@ -8,7 +8,6 @@ import (
 
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/internal/kernels"
-	"github.com/gobackprop/backprop/optim"
 )
 
 // DefaultBucketBytes is the size of a gradient bucket unless Options say
@@ -40,7 +39,7 @@ type Options struct {
 // reduction.
 type DataParallel struct {
 	comm    Comm
-	params  []optim.Param
+	params  []bp.Param
 	views   []*bp.Tensor // the gradient view of each parameter
 	buckets []bucket
 	phase   func(string)
@@ -62,7 +61,7 @@ type bucket struct {
 // rank 0's parameter values to every rank. A disagreement fails on every
 // rank, with a message naming the first difference, rather than hanging or
 // training different models.
-func NewDataParallel(c Comm, params []optim.Param, opts Options) (*DataParallel, error) {
+func NewDataParallel(c Comm, params []bp.Param, opts Options) (*DataParallel, error) {
 	if c == nil {
 		c = Local{}
 	}

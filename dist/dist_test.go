@@ -9,7 +9,6 @@ import (
 	"time"
 
 	bp "github.com/gobackprop/backprop"
-	"github.com/gobackprop/backprop/optim"
 )
 
 // onRanks runs f on every rank of a group of n goroutines and returns
@@ -83,7 +82,7 @@ func TestGroupMismatchedCollectivesFail(t *testing.T) {
 
 // params builds a tiny model's parameters: a [rows, 3] weight and a [rows]
 // bias, drawn from seed.
-func params(rows int, seed uint64) []optim.Param {
+func params(rows int, seed uint64) []bp.Param {
 	rng := bp.NewRNG(seed)
 	w := bp.FromFloat32s(make([]float32, rows*3), rows, 3)
 	b := bp.FromFloat32s(make([]float32, rows), rows)
@@ -92,7 +91,7 @@ func params(rows int, seed uint64) []optim.Param {
 			s[i] = float32(rng.Float64())
 		}
 	}
-	return []optim.Param{{Name: "w", T: w.SetRequiresGrad(true)}, {Name: "b", T: b.SetRequiresGrad(true)}}
+	return []bp.Param{{Name: "w", T: w.SetRequiresGrad(true)}, {Name: "b", T: b.SetRequiresGrad(true)}}
 }
 
 func TestDataParallelBroadcastsAndAverages(t *testing.T) {

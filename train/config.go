@@ -206,18 +206,28 @@ func (c Config) NewOptimizer(params []optim.Param) (optim.Optimizer, error) {
 // constant rate without warmup.
 func (c Config) NewSchedule(stepsPerEpoch int) optim.Schedule {
 	var s optim.Schedule
+	// Products saturate: --epochs or --step-size near MaxInt must give a
+	// schedule that never decays, not one of a negative length.
 	switch c.Schedule {
 	case "step":
-		s = optim.StepLR{StepSize: c.StepSize * stepsPerEpoch, Gamma: c.Gamma}
+		s = optim.StepLR{StepSize: mulSat(c.StepSize, stepsPerEpoch), Gamma: c.Gamma}
 	case "cosine":
-		s = optim.CosineAnnealing{TMax: max(c.Epochs*stepsPerEpoch-c.Warmup, 1)}
+		s = optim.CosineAnnealing{TMax: max(mulSat(c.Epochs, stepsPerEpoch)-c.Warmup, 1)}
 	}
 	if c.Warmup > 0 {
 		// Start at lr/(N+1), not 0: a step at rate 0 would be wasted. The
 		// rate of step i < N is lr·(i+1)/(N+1).
-		return optim.Warmup{Steps: c.Warmup, StartFactor: 1 / float64(c.Warmup+1), Then: s}
+		return optim.Warmup{Steps: c.Warmup, StartFactor: 1 / (float64(c.Warmup) + 1), Then: s}
 	}
 	return s
+}
+
+// mulSat is a*b for a, b >= 1, or MaxInt when that overflows.
+func mulSat(a, b int) int {
+	if b > 0 && a > math.MaxInt/b {
+		return math.MaxInt
+	}
+	return a * b
 }
 
 // Describe is the config in one line, for the start of a run's log.
@@ -232,7 +242,7 @@ func (c Config) Describe() string {
 	}
 	switch c.Schedule {
 	case "step":
-		fmt.Fprintf(&b, ", lr x%g every %d epochs", c.Gamma, c.StepSize)
+		fmt.Fprintf(&b, ", lr x%g every %s", c.Gamma, plural(c.StepSize, "epoch"))
 	case "cosine":
 		b.WriteString(", cosine schedule")
 	}
@@ -242,7 +252,7 @@ func (c Config) Describe() string {
 	if c.ClipGradNorm > 0 {
 		fmt.Fprintf(&b, ", gradient norm clipped at %g", c.ClipGradNorm)
 	}
-	fmt.Fprintf(&b, ", batch %d, %d epochs, seed %d", c.Batch, c.Epochs, c.Seed)
+	fmt.Fprintf(&b, ", batch %d, %s, seed %d", c.Batch, plural(c.Epochs, "epoch"), c.Seed)
 	return b.String()
 }
 
@@ -284,8 +294,14 @@ func (c Config) fields() []field {
 		panic(err)
 	}
 	for dec.More() {
-		k, _ := dec.Token()
-		v, _ := dec.Token()
+		k, err := dec.Token()
+		if err != nil {
+			panic(err)
+		}
+		v, err := dec.Token()
+		if err != nil {
+			panic(err)
+		}
 		out = append(out, field{k.(string), fmt.Sprint(v)})
 	}
 	return out

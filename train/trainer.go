@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,11 +114,16 @@ func NewWithModel(cfg Config, model nn.Module, loss nn.LossFunc, rng *bp.RNG, tr
 	} else if tc != classes {
 		return nil, fmt.Errorf("the training set has %d classes and the test set %d", classes, tc)
 	}
-	trainSet, err = firstN(trainSet, cfg.TrainSize, "--train-size")
+	// A model is built for the training examples' shape; test examples of
+	// another shape would fail only at the first evaluation, an epoch in.
+	if a, b := trainSet.ExampleShape(), testSet.ExampleShape(); !slices.Equal(a, b) {
+		return nil, fmt.Errorf("the training examples have shape %v and the test examples %v; both sets must come from the same data set", a, b)
+	}
+	trainSet, err = firstN(trainSet, cfg.TrainSize, classes, "--train-size")
 	if err != nil {
 		return nil, err
 	}
-	testSet, err = firstN(testSet, cfg.TestSize, "--test-size")
+	testSet, err = firstN(testSet, cfg.TestSize, classes, "--test-size")
 	if err != nil {
 		return nil, err
 	}
@@ -151,16 +157,17 @@ func classesOf(ds data.Dataset) (int, error) {
 	return c.Classes(), nil
 }
 
-// subset is the first n examples of a data set.
+// subset is the first n examples of a data set that has classes classes
+// (found by classesOf before the cut, so that asking again cannot fail).
 type subset struct {
 	data.Dataset
-	n int
+	n, classes int
 }
 
 func (s subset) Len() int     { return s.n }
-func (s subset) Classes() int { c, _ := classesOf(s.Dataset); return c }
+func (s subset) Classes() int { return s.classes }
 
-func firstN(ds data.Dataset, n int, flag string) (data.Dataset, error) {
+func firstN(ds data.Dataset, n, classes int, flag string) (data.Dataset, error) {
 	switch {
 	case n == 0 || n == ds.Len():
 		return ds, nil
@@ -170,7 +177,7 @@ func firstN(ds data.Dataset, n int, flag string) (data.Dataset, error) {
 	if td, ok := ds.(*data.TensorDataset); ok {
 		return td.Slice(0, n), nil
 	}
-	return subset{ds, n}, nil
+	return subset{ds, n, classes}, nil
 }
 
 // BatchStats describe the epoch so far, after one training step.
@@ -347,17 +354,31 @@ func (t *Trainer) Restore(st checkpoint.State) error {
 		return fmt.Errorf("the checkpoint was trained with other settings: %s", joinList(d))
 	}
 	if n, err := strconv.Atoi(st.Meta[MetaExamples]); err != nil || n != t.TrainSet.Len() {
-		return fmt.Errorf("the checkpoint was trained on %q training examples, this data set has %d", st.Meta[MetaExamples], t.TrainSet.Len())
+		if err != nil {
+			return fmt.Errorf("its number of training examples (metadata %q = %q) is corrupt", MetaExamples, st.Meta[MetaExamples])
+		}
+		return fmt.Errorf("the checkpoint was trained on %d training examples, this data set has %d", n, t.TrainSet.Len())
 	}
 	var hist []Metrics
 	if err := json.Unmarshal([]byte(st.Meta[MetaHistory]), &hist); err != nil {
 		return fmt.Errorf("its metrics (metadata %q) are corrupt: %v", MetaHistory, err)
 	}
 	if st.Epoch < 0 || st.Step < 0 || len(hist) != st.Epoch {
-		return fmt.Errorf("it is at epoch %d, step %d with metrics of %d epochs", st.Epoch, st.Step, len(hist))
+		return fmt.Errorf("it is at epoch %d, step %d with metrics of %s", st.Epoch, st.Step, plural(len(hist), "epoch"))
+	}
+	if nb := t.loader.NumBatches(); st.Epoch > math.MaxInt/nb {
+		return fmt.Errorf("it is at epoch %d, more than can be counted in steps", st.Epoch)
 	}
 	if want := st.Epoch * t.loader.NumBatches(); st.Step != want {
-		return fmt.Errorf("it is at step %d after %d epochs; %d were expected from its settings", st.Step, st.Epoch, want)
+		return fmt.Errorf("it is at step %d after %s; %d were expected from its settings", st.Step, plural(st.Epoch, "epoch"), want)
+	}
+	// Weights or moments that are NaN or infinite would make every step
+	// NaN; the first loss would say "diverged" and hide the cause.
+	if err := checkpoint.CheckFinite(st.Model); err != nil {
+		return err
+	}
+	if err := checkpoint.CheckFinite(st.Optim); err != nil {
+		return fmt.Errorf("optimizer state: %w", err)
 	}
 	if err := nn.LoadStateDict(t.Model, st.Model); err != nil {
 		return err
@@ -381,19 +402,34 @@ func (t *Trainer) Restore(st checkpoint.State) error {
 // Save writes the checkpoint to path atomically, then the metrics CSV and
 // the plot of the loss and accuracy curves beside it, with the same base
 // name and the extensions .csv and .png (each written atomically too).
+// When path is a stream (a pipe or a device such as /dev/null; see
+// checkpoint.IsStream) the checkpoint is written into it and there is no
+// "beside": no CSV and no plot.
 func (t *Trainer) Save(path string) error {
 	st, err := t.State()
 	if err != nil {
 		return err
 	}
+	stream := checkpoint.IsStream(path)
 	if err := checkpoint.SaveState(path, st); err != nil {
 		return err
+	}
+	if stream {
+		return nil
 	}
 	csvPath, pngPath := SidePaths(path)
 	if err := WriteCSVFile(csvPath, t.History); err != nil {
 		return err
 	}
 	return PlotFile(pngPath, t.History, t.Config.Model+" on "+t.Config.Data)
+}
+
+// plural gives "1 epoch", "2 epochs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // joinList joins phrases with commas and a final "and".

@@ -14,7 +14,6 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
-	"github.com/gobackprop/backprop/internal/kernels"
 	"github.com/gobackprop/backprop/nn"
 )
 
@@ -190,12 +189,12 @@ func TestResumeBitForBit(t *testing.T) {
 // and with two: the kernels split work by the shape alone, so the weights
 // must agree bit for bit.
 func TestThreadsSameBits(t *testing.T) {
-	defer kernels.SetThreads(0)
+	defer bp.SetThreads(0)
 	trainSet, testSet := synthetic(96, 28, 3), synthetic(20, 28, 4)
 	for _, model := range []string{"mlp", "cnn"} {
 		var states []checkpoint.State
 		for _, threads := range []int{1, 2} {
-			kernels.SetThreads(threads)
+			bp.SetThreads(threads)
 			cfg, _ := Defaults(model)
 			cfg.Epochs, cfg.Batch = 1, 48
 			if model == "cnn" {
@@ -236,7 +235,7 @@ func TestRestoreRefuses(t *testing.T) {
 		{"lr", func(c *Config) { c.LR = 0.2 }, trainSet, "--lr 0.2 (the checkpoint has 0.05)"},
 		{"seed", func(c *Config) { c.Seed = 9 }, trainSet, "--seed 9 (the checkpoint has 1)"},
 		{"model", func(c *Config) { c.Model = "svm" }, trainSet, `--model svm (the checkpoint has softmax)`},
-		{"data", func(c *Config) {}, trainSet.Slice(0, 48), "trained on \"64\" training examples"},
+		{"data", func(c *Config) {}, trainSet.Slice(0, 48), "trained on 64 training examples"},
 	} {
 		c := cfg
 		tc.change(&c)

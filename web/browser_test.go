@@ -53,6 +53,7 @@ var browser struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	noticeSkippedBrowserTests()
 	if browser.cancel != nil {
 		browser.cancel()
 	}

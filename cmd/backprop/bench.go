@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/internal/bench"
 	"github.com/gobackprop/backprop/internal/kernels"
 )
@@ -24,7 +27,26 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure kernels and training speed; one JSON line per measurement",
 		Long: `bench runs the project's speed workloads, the same ones as the PyTorch twins in
 shared/bench, and prints one JSON line per measurement: the median of several timed
-repeats after a warm-up. scripts/compare.sh runs them side by side with the twins.`,
+repeats after a warm-up. scripts/compare.py runs them side by side with the twins.`,
+		// Without a RunE cobra would print the help for "bench foo" and
+		// exit 0, as if a benchmark had run.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			var names []string
+			for _, c := range cmd.Commands() {
+				if c.IsAvailableCommand() {
+					names = append(names, c.Name())
+				}
+			}
+			msg := fmt.Sprintf("unknown benchmark %q (have %s)", args[0], strings.Join(names, ", "))
+			cmd.SuggestionsMinimumDistance = 2
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + s[0] + "?"
+			}
+			return errors.New(msg)
+		},
 	}
 	cmd.AddCommand(newBenchGemmCmd(), newBenchAutogradCmd())
 	for _, c := range benchSubcommands {
@@ -33,16 +55,33 @@ repeats after a warm-up. scripts/compare.sh runs them side by side with the twin
 	return cmd
 }
 
-// setThreads applies --threads to the kernels and the Go scheduler.
-func setThreads(n int) (int, error) {
-	if n < 0 {
-		return 0, fmt.Errorf("--threads must be positive, got %d", n)
+// maxThreads is the most --threads accepted: more threads than cores only
+// adds overhead, and 100000 of them made a one-second run take minutes.
+func maxThreads() int { return max(1024, 4*runtime.NumCPU()) }
+
+// checkThreads checks a --threads value: left alone (0) it means
+// GOMAXPROCS; given, it must be between 1 and maxThreads.
+func checkThreads(cmd *cobra.Command, n int) error {
+	if n < 0 || (n == 0 && cmd.Flags().Changed("threads")) {
+		return fmt.Errorf("--threads %d: want at least 1", n)
+	}
+	if n > maxThreads() {
+		return fmt.Errorf("--threads %d: want at most %d (this machine has %d cores)", n, maxThreads(), runtime.NumCPU())
+	}
+	return nil
+}
+
+// setThreads applies --threads to the kernels and the Go scheduler (see
+// checkThreads).
+func setThreads(cmd *cobra.Command, n int) (int, error) {
+	if err := checkThreads(cmd, n); err != nil {
+		return 0, err
 	}
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
 	runtime.GOMAXPROCS(n)
-	kernels.SetThreads(n)
+	bp.SetThreads(n)
 	return n, nil
 }
 
@@ -63,9 +102,20 @@ func newBenchGemmCmd() *cobra.Command {
 		Short: "float32 matrix multiply C = A*B, GFLOP/s",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := setThreads(threads)
+			t, err := setThreads(cmd, threads)
 			if err != nil {
 				return err
+			}
+			if m > 0 && n > 0 && k > 0 {
+				// float32 A (m x k), B (k x n) and C (m x n).
+				a, ok1 := bytesFor(uint64(m), uint64(k), 4)
+				b, ok2 := bytesFor(uint64(k), uint64(n), 4)
+				c, ok3 := bytesFor(uint64(m), uint64(n), 4)
+				need, ok4 := sumBytes(a, b, c)
+				what := fmt.Sprintf("gemm --m %d --n %d --k %d", m, n, k)
+				if err := checkMemory(what, need, ok1 && ok2 && ok3 && ok4); err != nil {
+					return err
+				}
 			}
 			g, err := bench.GEMM(m, n, k, ta, tb, reps)
 			if err != nil {
@@ -96,6 +146,12 @@ func newBenchAutogradCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ops < 4 || reps < 1 {
 				return fmt.Errorf("--ops must be at least 4 and --reps at least 1")
+			}
+			// The chain's graph stays alive until its backward pass: about
+			// 400 bytes a scalar op; 512 leaves a margin.
+			need, ok := bytesFor(uint64(ops), 512)
+			if err := checkMemory(fmt.Sprintf("autograd --ops %d", ops), need, ok); err != nil {
+				return err
 			}
 			bench.ScalarChain(ops) // warm-up
 			var fwd, bwd []float64

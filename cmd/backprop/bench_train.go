@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/train"
 )
@@ -66,7 +69,7 @@ func newBenchTrainCmd() *cobra.Command {
 		Use:   "train --model mlp|cnn --batch B --iters N [--threads T]",
 		Short: "MNIST training steps with the model's default optimizer: images/s, ms and allocations per step",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (rerr error) {
 			if batch < 1 || iters < 1 || warmup < 1 {
 				return fmt.Errorf("--batch, --iters and --warmup must be positive")
 			}
@@ -76,7 +79,7 @@ func newBenchTrainCmd() *cobra.Command {
 			if !cmd.Flags().Changed("threads") {
 				threads = defaultThreads() // under mpirun, this process's share of the cores
 			}
-			t, err := setThreads(threads)
+			t, err := setThreads(cmd, threads)
 			if err != nil {
 				return err
 			}
@@ -84,15 +87,26 @@ func newBenchTrainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg.Batch, cfg.Epochs = batch, 1
-			cfg.TrainSize, cfg.TestSize = (iters+warmup)*batch, batch
+			for _, p := range []string{cpuProfile, memProfile} {
+				if p != "" {
+					if err := checkpoint.CheckWritable(p); err != nil {
+						return err
+					}
+					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+						return err
+					}
+				}
+			}
 			trainSet, testSet, err := train.LoadData("mnist", dataDir)
 			if err != nil {
 				return err
 			}
-			if cfg.TrainSize > trainSet.Len() {
-				return fmt.Errorf("--iters %d with --batch %d needs %d training images; MNIST has %d", iters, batch, cfg.TrainSize, trainSet.Len())
+			// In this order, so that no product can overflow.
+			if iters > trainSet.Len() || warmup > trainSet.Len() || batch > trainSet.Len()/(iters+warmup) {
+				return fmt.Errorf("--iters %d and --warmup %d with --batch %d need more training images than MNIST's %d", iters, warmup, batch, trainSet.Len())
 			}
+			cfg.Batch, cfg.Epochs = batch, 1
+			cfg.TrainSize, cfg.TestSize = (iters+warmup)*batch, batch
 			tr, err := train.New(cfg, trainSet, testSet)
 			if err != nil {
 				return err
@@ -105,28 +119,32 @@ func newBenchTrainCmd() *cobra.Command {
 			}
 			defer dr.finish(nil)
 			clock := &stepClock{warmup: warmup}
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			epoch := func() error {
+				_, err := tr.RunEpoch(context.Background(), clock)
+				return err
 			}
-			if _, err := tr.RunEpoch(context.Background(), clock); err != nil {
+			if cpuProfile != "" {
+				// The profile streams out as the steps run; written
+				// through WriteFileAtomic as every output is.
+				err = checkpoint.WriteFileAtomic(cpuProfile, func(w io.Writer) error {
+					if err := pprof.StartCPUProfile(w); err != nil {
+						return err
+					}
+					defer pprof.StopCPUProfile()
+					return epoch()
+				})
+			} else {
+				err = epoch()
+			}
+			if err != nil {
 				return err
 			}
 			if memProfile != "" {
-				f, err := os.Create(memProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
 				runtime.GC() // the profile shows what the last collection saw
-				if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				err := checkpoint.WriteFileAtomic(memProfile, func(w io.Writer) error {
+					return pprof.Lookup("allocs").WriteTo(w, 0)
+				})
+				if err != nil {
 					return err
 				}
 			}

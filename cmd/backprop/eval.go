@@ -14,7 +14,6 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
-	"github.com/gobackprop/backprop/internal/kernels"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
 )
@@ -74,8 +73,8 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if f.file == "" {
 		return errors.New("eval needs --model FILE, a checkpoint written by backprop train")
 	}
-	if cmd.Flags().Changed("threads") && f.threads < 1 {
-		return fmt.Errorf("--threads %d: want at least 1", f.threads)
+	if err := checkThreads(cmd, f.threads); err != nil {
+		return err
 	}
 	if f.testSize < 0 {
 		return fmt.Errorf("--test-size %d: want 0 (all) or more", f.testSize)
@@ -83,6 +82,11 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	st, err := checkpoint.LoadState(f.file)
 	if err != nil {
 		return fmt.Errorf("--model: %w", err)
+	}
+	// NaN weights would give a "mean loss NaN" and chance accuracy, and
+	// exit 0 as if that were a result.
+	if err := checkpoint.CheckFinite(st.Model); err != nil {
+		return fmt.Errorf("--model %s: %w", f.file, err)
 	}
 	name := st.ModelName
 	if name == "" {
@@ -104,10 +108,10 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 
 	if f.threads > 0 {
 		prev := runtime.GOMAXPROCS(f.threads)
-		kernels.SetThreads(f.threads)
+		bp.SetThreads(f.threads)
 		defer func() {
 			runtime.GOMAXPROCS(prev)
-			kernels.SetThreads(0)
+			bp.SetThreads(0)
 		}()
 	}
 	testSet, err := train.LoadTestData(dataName, f.dataDir)
@@ -128,7 +132,10 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 		return fmt.Errorf("--model %s: the weights do not fit a %s for %s data: %s", f.file, name, dataName, firstErrors(err, 3))
 	}
 	nn.Eval(model)
-	loss, _ := nn.LossFor(name)
+	loss, err := nn.LossFor(name)
+	if err != nil {
+		return fmt.Errorf("--model %s: %w", f.file, err)
+	}
 	r := train.Evaluate(model, loss, testSet, testSet.Classes())
 
 	w := cmd.OutOrStdout()

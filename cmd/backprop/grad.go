@@ -55,6 +55,11 @@ is read from standard input, for expressions too long for a command line.`,
 			if help, _ := cmd.Flags().GetBool("help"); help {
 				return cmd.Help()
 			}
+			for _, name := range []string{"svg", "dot"} {
+				if cmd.Flags().Changed(name) && cmd.Flags().Lookup(name).Value.String() == "" {
+					return fmt.Errorf("--%s needs a file name (or - for standard output)", name)
+				}
+			}
 			if len(rest) == 0 {
 				return errors.New("grad needs an EXPR (usage: backprop " + gradUsage + ")")
 			}

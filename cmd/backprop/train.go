@@ -17,9 +17,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/dist"
-	"github.com/gobackprop/backprop/internal/kernels"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
 	"github.com/gobackprop/backprop/web"
@@ -51,7 +51,10 @@ saves a checkpoint after every epoch: weights, optimizer state, epoch, step,
 random generator state and the settings, in a safetensors file (written
 atomically). Beside it go the metrics of every epoch as CSV (epoch, train
 loss, train acc, test loss, test acc, seconds, images/s, lr) and a PNG plot of
-the loss and accuracy curves, with the same base name.
+the loss and accuracy curves, with the same base name. --out is checked before
+training starts. A --out that is a named pipe or a device (/dev/null,
+/dev/stdout) is written in place, never replaced: it receives one checkpoint
+per epoch, one after another, and no CSV or plot.
 
 Models (--model):
   softmax  a linear classifier with softmax cross-entropy
@@ -213,8 +216,16 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	// Everything that can be wrong with the command line or the files is
 	// checked before anything is printed, so that such an error is the one
 	// line the user sees.
-	if fs.Changed("threads") && f.threads < 1 {
-		return fmt.Errorf("--threads %d: want at least 1", f.threads)
+	if err := checkThreads(cmd, f.threads); err != nil {
+		return err
+	}
+	if fs.Changed("out") && f.out == "" {
+		return errors.New("--out needs a file name (leave it out for the default)")
+	}
+	// An empty --resume (an unset shell variable) would otherwise start a
+	// new run over the default checkpoint.
+	if fs.Changed("resume") && f.resume == "" {
+		return errors.New("--resume needs a checkpoint file")
 	}
 	if !f.serve {
 		for _, name := range []string{"addr", "serve-exit"} {
@@ -237,11 +248,14 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			return fmt.Errorf("--resume %s: %w", f.resume, err)
 		}
 		cfg = resolveConfig(fs, f.cfg, saved, false)
-		if err := cfg.Validate(); err != nil {
-			return err
-		}
+		// Mismatches first: they name only flags the user gave, while
+		// Validate could blame a saved setting that a new flag (another
+		// --optim) makes invalid.
 		if d := saved.Mismatch(cfg); len(d) > 0 {
 			return fmt.Errorf("--resume %s: a resumed run keeps the settings it was started with, but the flags ask for %s; drop those flags, or start a new run with --out", f.resume, strings.Join(d, ", "))
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
 		}
 	} else {
 		base, err := train.Defaults(f.cfg.Model)
@@ -261,8 +275,19 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	default:
 		out = filepath.Join("runs", cfg.Data+"-"+cfg.Model+".safetensors")
 	}
-	if st, err := os.Stat(out); err == nil && st.IsDir() {
-		return fmt.Errorf("--out %s is a folder; give a file name", out)
+	// Found now rather than at the first checkpoint, an epoch in. A pipe
+	// or a device (/dev/null) takes the checkpoints as a stream, with no
+	// CSV or plot beside it.
+	stream := checkpoint.IsStream(out)
+	outputs := []string{out}
+	if !stream {
+		csvPath, pngPath := train.SidePaths(out)
+		outputs = append(outputs, csvPath, pngPath)
+	}
+	for _, p := range outputs {
+		if err := checkpoint.CheckWritable(p); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
 	}
 
 	if n := worldSizeFromEnv(); n > 1 && cfg.Batch%n != 0 {
@@ -312,10 +337,10 @@ func trainRank(cmd *cobra.Command, f *trainFlags, tr *train.Trainer, out string,
 	var err error
 	if f.threads > 0 {
 		prev := runtime.GOMAXPROCS(f.threads)
-		kernels.SetThreads(f.threads)
+		bp.SetThreads(f.threads)
 		defer func() {
 			runtime.GOMAXPROCS(prev)
-			kernels.SetThreads(0)
+			bp.SetThreads(0)
 		}()
 	}
 
@@ -353,9 +378,9 @@ func trainRank(cmd *cobra.Command, f *trainFlags, tr *train.Trainer, out string,
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			if tr.Epoch > 0 || f.resume != "" {
-				return fmt.Errorf("interrupted in epoch %d; %s holds the run up to epoch %d: continue with backprop train --resume %s", tr.Epoch+1, out, tr.Epoch, out)
+				return keepShared(err, fmt.Errorf("interrupted in epoch %d; %s holds the run up to epoch %d: continue with backprop train --resume %s", tr.Epoch+1, out, tr.Epoch, out))
 			}
-			return fmt.Errorf("interrupted in epoch 1, before the first checkpoint")
+			return keepShared(err, fmt.Errorf("interrupted in epoch 1, before the first checkpoint"))
 		}
 		return err
 	}
@@ -363,15 +388,29 @@ func trainRank(cmd *cobra.Command, f *trainFlags, tr *train.Trainer, out string,
 		return nil
 	}
 	last := tr.History[len(tr.History)-1]
-	csvPath, pngPath := train.SidePaths(out)
-	fmt.Fprintf(cmd.OutOrStdout(), "test accuracy %.2f%% after %d epochs; wrote %s, %s and %s\n",
-		100*last.TestAcc, tr.Epoch, out, csvPath, pngPath)
+	if checkpoint.IsStream(out) {
+		// Standard error: --out /dev/stdout must get the checkpoints only.
+		fmt.Fprintf(stderr, "test accuracy %.2f%% after %s; wrote the checkpoints into %s (not a regular file: no CSV or plot)\n",
+			100*last.TestAcc, plural(tr.Epoch, "epoch"), out)
+	} else {
+		csvPath, pngPath := train.SidePaths(out)
+		fmt.Fprintf(cmd.OutOrStdout(), "test accuracy %.2f%% after %s; wrote %s, %s and %s\n",
+			100*last.TestAcc, plural(tr.Epoch, "epoch"), out, csvPath, pngPath)
+	}
 	if page != nil && !f.serveExit {
 		fmt.Fprintf(stderr, "backprop: training done; %s shows the final state until Ctrl-C\n", page.url)
 		<-ctx.Done()
 		fmt.Fprintf(stderr, "backprop: stopped\n")
 	}
 	return nil
+}
+
+// plural gives "1 epoch", "2 epochs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // livePage is the training page of --serve, served while the run trains.
@@ -446,7 +485,7 @@ func (t teeProgress) EndEpoch(m train.Metrics) { t.a.EndEpoch(m); t.b.EndEpoch(m
 func printHeader(w io.Writer, tr *train.Trainer, f *trainFlags, out string) {
 	cfg := tr.Config
 	fmt.Fprintf(w, "training %s (%d parameters) on %s: %d training and %d test examples, %d threads\n",
-		cfg.Model, nn.NumParams(tr.Model), cfg.Data, tr.TrainSet.Len(), tr.TestSet.Len(), kernels.Threads())
+		cfg.Model, nn.NumParams(tr.Model), cfg.Data, tr.TrainSet.Len(), tr.TestSet.Len(), bp.Threads())
 	fmt.Fprintf(w, "  %s\n", cfg.Describe())
 	if f.resume != "" {
 		fmt.Fprintf(w, "  resuming %s after epoch %d\n", f.resume, tr.Epoch)

@@ -124,3 +124,12 @@ func (d *distRun) size() int {
 	}
 	return d.comm.Size()
 }
+
+// keepShared returns msg, marked as shared by every rank when err was.
+func keepShared(err, msg error) error {
+	var shared train.SharedError
+	if errors.As(err, &shared) {
+		return train.SharedError{Err: msg}
+	}
+	return msg
+}

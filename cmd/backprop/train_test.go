@@ -303,7 +303,7 @@ func TestTrainErrors(t *testing.T) {
 		{[]string{"--train-size", "100000"}, "--train-size 100000: the data set has only 512 examples"},
 		{[]string{"--nope"}, "unknown flag: --nope"},
 		{[]string{"extra"}, `train takes no arguments, only flags (got "extra")`},
-		{[]string{"--out", tmp}, "is a folder"},
+		{[]string{"--out", tmp}, "is a directory"},
 		{[]string{"--resume", filepath.Join(tmp, "missing.safetensors")}, "no such file"},
 		{[]string{"--resume", garbage}, "garbage.safetensors"},
 		{[]string{"--resume", weights}, "not written by backprop train"},

@@ -12,7 +12,6 @@ import (
 	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/dist/mpi"
 	"github.com/gobackprop/backprop/internal/ddptest"
-	"github.com/gobackprop/backprop/optim"
 
 	bp "github.com/gobackprop/backprop"
 )
@@ -126,7 +125,7 @@ func TestRanksRefuseDifferentModels(t *testing.T) {
 		rows = 5
 	}
 	w := bp.Zeros(rows, 3).SetRequiresGrad(true)
-	_, err := dist.NewDataParallel(c, []optim.Param{{Name: "w", T: w}}, dist.Options{})
+	_, err := dist.NewDataParallel(c, []bp.Param{{Name: "w", T: w}}, dist.Options{})
 	if err == nil {
 		t.Fatal("ranks with different models agreed")
 	}
