@@ -92,8 +92,8 @@ func TestDistributeRefusesDifferentSettings(t *testing.T) {
 func trainRanks(t *testing.T, n int, cfg train.Config, epochs int, resume, save string) [][]float32 {
 	t.Helper()
 	out := make([][][]float32, n)
+	cfg.Epochs = epochs
 	run := func(c dist.Comm) error {
-		cfg.Epochs = epochs
 		tr, err := train.New(cfg, ddptest.Synthetic(cfg.TrainSize, 6, 1), ddptest.Synthetic(21, 6, 2))
 		if err != nil {
 			return err
