@@ -8,7 +8,7 @@ import (
 )
 
 // Summing gradients. Where a value fed several ops, the gradients its
-// consumers send back are added up (sumGrad); a leaf's total, after its
+// consumers send back are added up (sumAtFork); a leaf's total, after its
 // hooks, goes into its Grad (accumulateGrad). Both avoid work a plain
 // version would do: the first contribution is kept rather than copied, a
 // sum adds in place into a buffer the walk owns, and after ZeroGrad the
@@ -21,7 +21,7 @@ func (w *walkState) takePending(n *Node) *Tensor {
 		if n.out == nil {
 			panic(releasedMsg(n))
 		}
-		n.pending, n.owned = sumGrad(n.pending, n.owned, scalarTensor(n.out, n.sgrad), w.create)
+		n.pending, n.owned = sumAtFork(n.pending, n.owned, scalarTensor(n.out, n.sgrad), w.create)
 		n.sHas = false
 	}
 	g := n.pending
@@ -47,12 +47,12 @@ func (w *walkState) storeLeaves() []*Tensor {
 	for i := range w.leaves.sums {
 		sum := &w.leaves.sums[i]
 		if sum.sHas {
-			sum.g, sum.owned = sumGrad(sum.g, sum.owned, scalarTensor(sum.leaf, sum.s), w.create)
+			sum.g, sum.owned = sumAtFork(sum.g, sum.owned, scalarTensor(sum.leaf, sum.s), w.create)
 		}
 		leaf := sum.leaf
 		g := runHooks(leaf, sum.g)
 		if w.want == nil {
-			leaf.accumulateGrad(g, w.create)
+			w.storeLeafGrad(leaf, g)
 		} else if k, ok := w.want[leaf]; ok {
 			w.results[k] = g
 		}
@@ -60,12 +60,19 @@ func (w *walkState) storeLeaves() []*Tensor {
 	return w.results
 }
 
-// sumGrad sums gradient contributions where a value fed several ops. The
+// storeLeafGrad adds g, a leaf's total from this walk, into the leaf's
+// Grad: the one place a walk stores a leaf's gradient (it also completes
+// an in-place write that leafGradBuffer let a backward make).
+func (w *walkState) storeLeafGrad(leaf, g *Tensor) {
+	accumulateLeaf(leaf, g, w.create, w.id) // under the leaf's lock: walks may share leaves (leafsync.go)
+}
+
+// sumAtFork sums gradient contributions where a value fed several ops. The
 // first contribution is kept as it is (it may be shared: Add hands the same
 // gradient to both inputs); the second makes a buffer the walk owns, and
 // later ones add into it in place. With a graph to build, every sum is a
 // recorded Add instead.
-func sumGrad(acc *Tensor, owned bool, g *Tensor, create bool) (*Tensor, bool) {
+func sumAtFork(acc *Tensor, owned bool, g *Tensor, create bool) (*Tensor, bool) {
 	switch {
 	case acc == nil:
 		return g, false
@@ -129,9 +136,7 @@ func outOfPool(t *Tensor) *Tensor {
 	}
 	out := empty(t.dtype, t.shape)
 	out.copyFrom(t.contiguousData())
-	return record("Clone", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g)
-	})
+	return record("Clone", out, []*Tensor{t}, identityGrad)
 }
 
 // leafGradBuffer returns the gradient buffer of input i when the op may
@@ -142,18 +147,7 @@ func outOfPool(t *Tensor) *Tensor {
 // contributions to the same leaf, before or after, are summed with it as
 // usual (the sum is a new tensor, copied into the buffer at the end). It
 // returns nil otherwise.
-func (c *BackwardContext) leafGradBuffer(i int) *Tensor {
-	in := c.n.inputs[i]
-	if c.create || c.want != nil || in.node != nil || !in.requiresGrad || !in.gradZero {
-		return nil
-	}
-	gr := in.grad
-	if gr.dtype != in.dtype || !gr.IsContiguous() || gr.owner != nil || gr.requiresGrad || len(in.hooks()) > 0 {
-		return nil
-	}
-	in.gradZero, in.gradInPlace = false, true
-	return gr
-}
+func (c *BackwardContext) leafGradBuffer(i int) *Tensor { return claimLeafBuffer(c, i) }
 
 // gradSum is a gradient being summed over the uses of a leaf.
 type gradSum struct {
@@ -174,7 +168,7 @@ type leafSums struct {
 func (l *leafSums) add(leaf, g *Tensor, create bool) {
 	if i := l.find(leaf); i >= 0 {
 		acc := &l.sums[i]
-		acc.g, acc.owned = sumGrad(acc.g, acc.owned, g, create)
+		acc.g, acc.owned = sumAtFork(acc.g, acc.owned, g, create)
 		return
 	}
 	l.push(gradSum{leaf: leaf, g: g})

@@ -50,7 +50,7 @@ func Record(name string, out *Tensor, inputs []*Tensor, saved []*Tensor, bw Back
 	if out.node != nil || out.requiresGrad {
 		panic(fmt.Sprintf("backprop: Record(%s): output already belongs to a graph; compute it from detached inputs", name))
 	}
-	return recordSaved(name, out, inputs, saved, bw)
+	return recordSaved(name, out, inputs, saved, checkedBackward("Record("+name+")", len(inputs), bw))
 }
 
 // Hook sees the gradient of a tensor during backward. It may return a
@@ -63,6 +63,7 @@ func (t *Tensor) RequiresGrad() bool { return t.requiresGrad }
 // SetRequiresGrad marks a leaf tensor as a variable whose gradient Backward
 // accumulates into Grad, and returns t. Only float leaves can require one.
 func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
+	t.mustTensor("SetRequiresGrad")
 	if t.node != nil {
 		panic(fmt.Sprintf("backprop: SetRequiresGrad: tensor is the result of %s, not a leaf (use Detach)", t.node.op))
 	}
@@ -144,6 +145,7 @@ func (t *Tensor) RegisterHook(h Hook) {
 // by the data rather than by global or goroutine-local state, so goroutines
 // running inference share a model safely while another one trains it.
 func (t *Tensor) NoGrad() *Tensor {
+	t.mustTensor("NoGrad")
 	v := t.view(t.shape, t.strides, t.offset)
 	v.noGrad = true
 	return v
@@ -156,7 +158,11 @@ func (t *Tensor) IsNoGrad() bool { return t.noGrad }
 // Detach returns a view of t's data that is cut off from the graph: it
 // requires no gradient, and gradients do not flow through it. The data is
 // shared, not copied.
-func (t *Tensor) Detach() *Tensor {
+func (t *Tensor) Detach() *Tensor { return t.detached() }
+
+// detached is Detach, apart so that Detach stays small enough to inline.
+func (t *Tensor) detached() *Tensor {
+	t.mustTensor("Detach")
 	return t.view(t.shape, t.strides, t.offset)
 }
 

@@ -2,12 +2,11 @@ package backprop
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/gobackprop/backprop/internal/kernels"
 )
 
-// Convolution and pooling. Conv2d is im2col + GEMM, image by image
+// Convolution (pooling is in pooling.go). Conv2d is im2col + GEMM, image by image
 // (internal/kernels/conv.go). Its backward is two more ops, the gradient
 // with respect to the input (a transposed convolution) and with respect to
 // the weight; the three are adjoints of one another, so each one's
@@ -15,10 +14,6 @@ import (
 // convolution differentiable again. Conv2dBias adds a bias while writing
 // the output, and sums its gradient in the weight gradient's pass over the
 // output gradient; that sum is an op of its own, whose backward broadcasts.
-//
-// MaxPool2d finds each window's maximum and its position in one pass; its
-// backward scatters the output gradient to those positions, and the
-// scatter's backward gathers from them, so it too differentiates again.
 
 // Conv2dOptions are PyTorch's Conv2d arguments. Zero values mean stride 1,
 // no padding, dilation 1, one group.
@@ -109,18 +104,28 @@ func conv2d(x, w, b *Tensor, geo convGeom) *Tensor {
 		kernels.ConvForward(geo, xc.f64[xc.offset:], wc.f64[wc.offset:], bias, y.f64)
 	}
 	if b == nil {
-		return record("Conv2d", y, []*Tensor{x, w}, func(c *BackwardContext, g *Tensor) []*Tensor {
-			var gx, gw *Tensor
-			if c.NeedsGrad(0) {
-				gx = convInput(g, c.Input(1), geo)
-			}
-			if c.NeedsGrad(1) {
-				gw, _ = convWeight(c.Input(0), g, geo, false)
-			}
-			return c.two(gx, gw)
-		})
+		return record("Conv2d", y, []*Tensor{x, w}, conv2dGrad(geo))
 	}
-	return record("Conv2dBias", y, []*Tensor{x, w, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Conv2dBias", y, []*Tensor{x, w, b}, conv2dBiasGrad(geo))
+}
+
+// conv2dGrad is the derivative of Conv2d.
+func conv2dGrad(geo convGeom) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
+		var gx, gw *Tensor
+		if c.NeedsGrad(0) {
+			gx = convInput(g, c.Input(1), geo)
+		}
+		if c.NeedsGrad(1) {
+			gw, _ = convWeight(c.Input(0), g, geo, false)
+		}
+		return c.two(gx, gw)
+	}
+}
+
+// conv2dBiasGrad is the derivative of Conv2dBias.
+func conv2dBiasGrad(geo convGeom) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		var gx, gw, gb *Tensor
 		if c.NeedsGrad(0) {
 			gx = convInput(g, c.Input(1), geo)
@@ -132,7 +137,7 @@ func conv2d(x, w, b *Tensor, geo convGeom) *Tensor {
 			gb = convBiasGrad(g, geo)
 		}
 		return []*Tensor{gx, gw, gb}
-	})
+	}
 }
 
 // convBiasGrad is the gradient of a convolution's bias: g [N, O, OH, OW]
@@ -151,9 +156,14 @@ func convBiasGrad(g *Tensor, geo convGeom) *Tensor {
 // recordBiasGrad records gb as the bias gradient computed from g.
 func recordBiasGrad(gb, g *Tensor) *Tensor {
 	shape := g.shape
-	return record("Conv2dBackwardBias", gb, []*Tensor{g}, func(c *BackwardContext, h *Tensor) []*Tensor {
+	return record("Conv2dBackwardBias", gb, []*Tensor{g}, conv2dBackwardBiasGrad(shape))
+}
+
+// conv2dBackwardBiasGrad is the derivative of Conv2dBackwardBias.
+func conv2dBackwardBiasGrad(shape []int) BackwardFunc {
+	return func(c *BackwardContext, h *Tensor) []*Tensor {
 		return c.one(h.Reshape(1, -1, 1, 1).Expand(shape...))
-	})
+	}
 }
 
 // convInput is the gradient of a convolution with respect to its input:
@@ -166,7 +176,12 @@ func convInput(g, w *Tensor, geo convGeom) *Tensor {
 	} else {
 		kernels.ConvBackwardInput(geo, gc.f64[gc.offset:], wc.f64[wc.offset:], gx.f64)
 	}
-	return record("Conv2dBackwardInput", gx, []*Tensor{g, w}, func(c *BackwardContext, h *Tensor) []*Tensor {
+	return record("Conv2dBackwardInput", gx, []*Tensor{g, w}, conv2dBackwardInputGrad(geo))
+}
+
+// conv2dBackwardInputGrad is the derivative of Conv2dBackwardInput.
+func conv2dBackwardInputGrad(geo convGeom) BackwardFunc {
+	return func(c *BackwardContext, h *Tensor) []*Tensor {
 		// <h, convInput(g, w)> = <conv2d(h, w), g> = <w, convWeight(h, g)>
 		var dg, dw *Tensor
 		if c.NeedsGrad(0) {
@@ -176,7 +191,7 @@ func convInput(g, w *Tensor, geo convGeom) *Tensor {
 			dw, _ = convWeight(h, c.Input(0), geo, false)
 		}
 		return c.two(dg, dw)
-	})
+	}
 }
 
 // convWeight is the gradient of a convolution with respect to its weight,
@@ -202,7 +217,16 @@ func convWeight(x, g *Tensor, geo convGeom, withBias bool) (gw, gb *Tensor) {
 		}
 		kernels.ConvBackwardWeight(geo, xc.f64[xc.offset:], gc.f64[gc.offset:], gw.f64, b)
 	}
-	gw = record("Conv2dBackwardWeight", gw, []*Tensor{x, g}, func(c *BackwardContext, k *Tensor) []*Tensor {
+	gw = record("Conv2dBackwardWeight", gw, []*Tensor{x, g}, conv2dBackwardWeightGrad(geo))
+	if gb != nil {
+		gb = recordBiasGrad(gb, g)
+	}
+	return gw, gb
+}
+
+// conv2dBackwardWeightGrad is the derivative of Conv2dBackwardWeight.
+func conv2dBackwardWeightGrad(geo convGeom) BackwardFunc {
+	return func(c *BackwardContext, k *Tensor) []*Tensor {
 		// <k, convWeight(x, g)> = <conv2d(x, k), g> = <x, convInput(g, k)>
 		var dx, dg *Tensor
 		if c.NeedsGrad(0) {
@@ -212,117 +236,5 @@ func convWeight(x, g *Tensor, geo convGeom, withBias bool) (gw, gb *Tensor) {
 			dg = conv2d(c.Input(0), k, nil, geo)
 		}
 		return c.two(dx, dg)
-	})
-	if gb != nil {
-		gb = recordBiasGrad(gb, g)
 	}
-	return gw, gb
-}
-
-// Pool2dOptions are the arguments of MaxPool2d and AvgPool2d. A zero Stride
-// means the kernel size (PyTorch's default).
-type Pool2dOptions struct {
-	Kernel   [2]int
-	Stride   [2]int
-	Padding  [2]int
-	Dilation [2]int // MaxPool2d only
-}
-
-func (o Pool2dOptions) stride() [2]int {
-	s := o.Stride
-	if s[0] == 0 {
-		s[0] = o.Kernel[0]
-	}
-	if s[1] == 0 {
-		s[1] = o.Kernel[1]
-	}
-	return s
-}
-
-// MaxPool2d takes the maximum over each window of x [N, C, H, W], as
-// torch.nn.functional.max_pool2d does (padding counts as -inf). Its
-// gradient goes to the first maximum of each window (a NaN counts as the
-// maximum) and is differentiable again: the backward pass scatters by the
-// winning positions, and its backward gathers by them.
-func (a *Tensor) MaxPool2d(opt Pool2dOptions) *Tensor {
-	a.mustFloat("MaxPool2d")
-	if len(a.shape) != 4 {
-		panic(fmt.Sprintf("backprop: MaxPool2d: input of shape %v is not [N,C,H,W]", a.shape))
-	}
-	if opt.Kernel[0] <= 0 || opt.Kernel[1] <= 0 {
-		panic(fmt.Sprintf("backprop: MaxPool2d: kernel %v must be positive", opt.Kernel))
-	}
-	if opt.Padding[0]*2 > opt.Kernel[0] || opt.Padding[1]*2 > opt.Kernel[1] {
-		panic(fmt.Sprintf("backprop: MaxPool2d: padding %v must be at most half of kernel %v", opt.Padding, opt.Kernel))
-	}
-	n, ch := a.shape[0], a.shape[1]
-	geo := newConvGeom("MaxPool2d", []int{n * ch, 1, a.shape[2], a.shape[3]}, []int{1, 1, opt.Kernel[0], opt.Kernel[1]},
-		Conv2dOptions{Stride: opt.stride(), Padding: opt.Padding, Dilation: opt.Dilation})
-	if geo.H*geo.W > math.MaxInt32 {
-		panic(fmt.Sprintf("backprop: MaxPool2d: planes of %dx%d are too large", geo.H, geo.W))
-	}
-	y := rawIn(poolOf("MaxPool2d", a), a.dtype, []int{n, ch, geo.OH, geo.OW})
-	idx := int32sLike(y, y.Numel())
-	xc := a.contiguousData()
-	if a.dtype == Float32 {
-		kernels.MaxPool2d(geo, xc.f32[xc.offset:], y.f32, idx)
-	} else {
-		kernels.MaxPool2d(geo, xc.f64[xc.offset:], y.f64, idx)
-	}
-	inShape := a.shape
-	return record("MaxPool2d", y, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		c.OutputValue().checkLive("MaxPool2d backward") // idx lives in the output's pool
-		return c.one(poolScatter(g, idx, geo, inShape))
-	})
-}
-
-// poolScatter sends g [N, C, OH, OW] back to the winning positions idx of
-// a max pool over an input of shape inShape.
-func poolScatter(g *Tensor, idx []int32, geo convGeom, inShape []int) *Tensor {
-	gx := rawIn(poolOf("MaxPool2dBackward", g), g.dtype, inShape)
-	gc := g.contiguousData()
-	if g.dtype == Float32 {
-		kernels.PoolScatter(geo, gc.f32[gc.offset:], idx, gx.f32)
-	} else {
-		kernels.PoolScatter(geo, gc.f64[gc.offset:], idx, gx.f64)
-	}
-	outShape := g.shape
-	return record("MaxPool2dBackward", gx, []*Tensor{g}, func(c *BackwardContext, h *Tensor) []*Tensor {
-		return c.one(poolGather(h, idx, geo, outShape))
-	})
-}
-
-// poolGather picks the values of x [N, C, H, W] at a max pool's winning
-// positions: the adjoint of poolScatter, and with the forward pass's x,
-// the pool itself.
-func poolGather(x *Tensor, idx []int32, geo convGeom, outShape []int) *Tensor {
-	y := rawIn(poolOf("MaxPool2dGather", x), x.dtype, outShape)
-	xc := x.contiguousData()
-	if x.dtype == Float32 {
-		kernels.PoolGather(geo, xc.f32[xc.offset:], idx, y.f32)
-	} else {
-		kernels.PoolGather(geo, xc.f64[xc.offset:], idx, y.f64)
-	}
-	inShape := x.shape
-	return record("MaxPool2dGather", y, []*Tensor{x}, func(c *BackwardContext, h *Tensor) []*Tensor {
-		return c.one(poolScatter(h, idx, geo, inShape))
-	})
-}
-
-// AvgPool2d averages each window of x [N, C, H, W] as
-// torch.nn.functional.avg_pool2d does with its defaults (zero padding is
-// counted in the average). It is a grouped convolution with a constant
-// weight, so it shares Conv2d's kernels and gradients.
-func (a *Tensor) AvgPool2d(opt Pool2dOptions) *Tensor {
-	a.mustFloat("AvgPool2d")
-	if len(a.shape) != 4 {
-		panic(fmt.Sprintf("backprop: AvgPool2d: input of shape %v is not [N,C,H,W]", a.shape))
-	}
-	kh, kw := opt.Kernel[0], opt.Kernel[1]
-	if kh <= 0 || kw <= 0 {
-		panic(fmt.Sprintf("backprop: AvgPool2d: kernel %v must be positive", opt.Kernel))
-	}
-	ch := a.shape[1]
-	w := a.dtype.Full(1/float64(kh*kw), ch, 1, kh, kw)
-	return a.Conv2d(w, Conv2dOptions{Stride: opt.stride(), Padding: opt.Padding, Groups: ch})
 }

@@ -22,6 +22,7 @@ import (
 // differentiation.
 func CrossEntropyFromLogits(logits, labels *Tensor) *Tensor {
 	const op = "CrossEntropyFromLogits"
+	mustTensors(op, logits, labels)
 	logits.mustFloat(op)
 	if len(logits.shape) != 2 {
 		panic(fmt.Sprintf("backprop: %s: logits of shape %v, want [N, C]", op, logits.shape))

@@ -34,8 +34,15 @@ func (f Function) Apply(inputs ...*Tensor) *Tensor {
 	if f.Forward == nil || f.Backward == nil {
 		panic(fmt.Sprintf("backprop: Function %q: Forward and Backward must both be set", f.Name))
 	}
+	name := f.Name
+	if name == "" {
+		name = "Function"
+	}
 	plain := make([]*Tensor, len(inputs))
 	for i, in := range inputs {
+		if in == nil {
+			panic(fmt.Sprintf("backprop: Function %q: input %d is nil", name, i))
+		}
 		plain[i] = in.Detach()
 	}
 	out, saved := f.Forward(plain...)
@@ -52,9 +59,21 @@ func (f Function) Apply(inputs ...*Tensor) *Tensor {
 			saved[i] = s.Detach()
 		}
 	}
-	name := f.Name
-	if name == "" {
-		name = "Function"
-	}
-	return recordSaved(name, out, inputs, saved, f.Backward)
+	return recordSaved(name, out, inputs, saved, checkedBackward("Function "+strconvQuote(name), len(inputs), f.Backward))
 }
+
+// checkedBackward wraps a user's backward function so that one returning
+// a gradient list of the wrong length is refused, naming the function,
+// rather than its extra gradients dropped or its missing ones read as
+// none.
+func checkedBackward(what string, inputs int, bw BackwardFunc) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
+		gs := bw(c, g)
+		if len(gs) != inputs {
+			panic(fmt.Sprintf("backprop: %s: Backward returned %d gradients for %d inputs (return one per input, nil where there is none)", what, len(gs), inputs))
+		}
+		return gs
+	}
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }

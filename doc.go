@@ -19,8 +19,31 @@
 //
 // Programmer errors in the tensor API (shapes that do not broadcast, an axis
 // out of range, a dtype mismatch) panic with a message naming the op and the
-// shapes, as gonum does. Code that reads the outside world (files,
-// expressions, flags) lives in other packages and returns errors.
+// shapes, as gonum does. So do the constructors given a size that is
+// negative, whose element count overflows an int, or that needs more bytes
+// than the machine has (Zeros(1<<62, 4), Arange(0, 1e18, 1)), an Arange
+// bound that is NaN or infinite, and every op given a nil *Tensor (as
+// receiver or argument); a Function or Record whose backward returns more
+// or fewer gradients than the op has inputs is refused when it runs. Code
+// that reads the outside world (files, expressions, flags) lives in other
+// packages and returns errors.
+//
+// # Anomaly mode
+//
+// NaN spreads silently: Log(0)*0 is NaN, and so is everything computed from
+// it. SetDetectAnomaly(true) makes the first recorded op whose output holds
+// a NaN, or an infinity that it made from finite inputs, or the first
+// backward function that returns a gradient holding either, stop the
+// computation. Following the rule above, that is a panic,
+// whose value is an *AnomalyError (an error): it names the op, its input
+// shapes, the output or the input whose gradient is concerned, and the line
+// of the user's code that recorded the op — the innermost caller outside
+// this package, nn and internal packages (a _test.go file counts as the
+// user's), with the nn layer it went through. A program recovers it where
+// it wants an error; the train package does, and `backprop train
+// --detect-anomaly` prints it as one line. Capturing callers costs about a
+// microsecond per op, so it happens only in this mode; off, the check is one
+// atomic load per recorded op and per backward pass.
 //
 // # Gradient mode and concurrency
 //
@@ -41,9 +64,15 @@
 //
 // Forward ops never modify their inputs and recording never modifies a
 // tensor other than the new result, so any number of goroutines may run
-// forward passes over shared parameters at once. A backward pass writes the
-// Grad of leaves and scratch fields of the nodes it walks: two backward
-// passes must not run at once over graphs that share nodes or leaves.
+// forward passes over shared parameters at once. Backward passes may run at
+// once on several goroutines over graphs that share leaves (parameters, say):
+// each adds its gradients into a leaf's Grad under a lock of that leaf's, so
+// every contribution counts, as in PyTorch (the order of the additions, and
+// so the last bits of a float sum, depends on timing). They must not share
+// recorded results (nodes), whose scratch fields a walk writes, and nothing
+// may call Grad, ZeroGrad or SetGrad on a leaf while a backward pass that
+// reaches it runs. After a panic inside Backward (an anomaly, a hook's bad
+// gradient), ZeroGrad the leaves before the next pass.
 //
 // # Memory
 //
@@ -92,30 +121,44 @@
 // numbers. A pool is for one computation at a time: give each goroutine its
 // own (pools are independent, and safe to use side by side).
 //
-// What a pooled step still allocates on the heap is small and fixed: the
-// Tensor headers and graph nodes of the step (a tensor of up to four axes is
-// one allocation; its shape lives in it), the backward closures, and the
-// worker goroutines of parallel kernels. Scratch space (a reduction's
-// partial sums, GEMM packing, the engine's walk) is reused across calls.
-// BenchmarkMLPStep measures it.
-//
 // # Scalar graphs
 //
 // Graphs of one-element tensors (the lecture's circuits, micrograd-style
-// models) are all overhead and no arithmetic, so they get two shortcuts:
-// the one-element results of elementwise ops on scalar leaves and on such
-// results are taken, with their nodes, from blocks of 63 (an allocation per
-// 63 ops rather than per op; a block holds nothing but scalars alive), and
-// Backward carries the gradients of the common elementwise ops (add, sub,
-// mul, div, neg, exp, log, sqrt, square, tanh, sigmoid, relu, sin, cos) as
-// plain numbers, making a gradient tensor only where one is needed: at a
-// leaf, at another op, at a hook or a retained gradient. The numbers are
-// computed by the same formulas in the tensor's dtype, so the gradients are
-// the ones the tensor path gives, bit for bit.
+// models) are all overhead and no arithmetic. For the common elementwise
+// ops Backward carries their gradients as plain numbers (the scalar lane),
+// computed by each op's rule on numbers, written beside the rule and
+// checked against it bit for bit; so the gradients are the ones the tensor
+// path gives, and stepping through the example above in a debugger lands
+// in the rules of Add and Mul in elementwise.go.
 //
 // # Dtypes
 //
 // Float32 is the default; Float64 is for gradient checking; Int64 holds
 // indices. The dtype is a runtime property of a tensor; kernels are generic
 // over float32 and float64.
+//
+// # Where things are
+//
+// The engine's core is engine.go: Node, recording an op, and the backward
+// walk, a short loop that reads as the lecture does (take the upstream
+// gradient, call the node's backward, send each input its gradient, sum at
+// forks). Around it, each in a file of its own: the public autograd calls
+// (autograd.go), what a backward function sees (context.go), summing
+// gradients at forks and into leaves' Grad (accumulate.go), the walk's
+// reusable scratch and topological order (scratch.go), and the scalar lane
+// (scalarlane.go).
+//
+// Each op's forward and its derivative, the rule, sit side by side, one
+// file per family: elementwise.go, gelu.go, matmul.go, linear.go, conv.go,
+// pooling.go, reduce.go, softmax.go, crossentropy.go, crossentropy_nd.go,
+// attention.go, mask.go, shape.go, topk.go, sample.go. The ops
+// whose rules have faster twins (a fused kernel for backward passes that
+// build no graph, a form on plain numbers for the scalar lane) register
+// them with the rule in the table of derivatives (derivatives.go); the
+// engine picks the twin, and a test holds every twin to its rule.
+//
+// Underneath: alloc.go makes every tensor (one entry point, alloc, with
+// named options); arena.go is the Pool arena; iter.go is the one
+// strided-iteration engine of elementwise ops; reduceplan.go plans and
+// walks reductions; internal/kernels holds the raw loops.
 package backprop

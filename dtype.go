@@ -42,20 +42,34 @@ func (d DType) Size() int {
 }
 
 // Zeros returns a tensor of this dtype filled with zeros.
-func (d DType) Zeros(shape ...int) *Tensor { return empty(d, shape) }
+func (d DType) Zeros(shape ...int) *Tensor {
+	checkAlloc("Zeros", d, shape)
+	return empty(d, shape)
+}
 
 // Ones returns a tensor of this dtype filled with ones.
-func (d DType) Ones(shape ...int) *Tensor { return d.Full(1, shape...) }
+func (d DType) Ones(shape ...int) *Tensor { return d.full("Ones", 1, shape) }
 
 // Full returns a tensor of this dtype filled with v.
-func (d DType) Full(v float64, shape ...int) *Tensor {
+func (d DType) Full(v float64, shape ...int) *Tensor { return d.full("Full", v, shape) }
+
+func (d DType) full(op string, v float64, shape []int) *Tensor {
+	checkAlloc(op, d, shape)
 	t := empty(d, shape)
 	t.fill(v)
 	return t
 }
 
 // Scalar returns a 0-d tensor of this dtype holding v.
-func (d DType) Scalar(v float64) *Tensor { return d.Full(v) }
+func (d DType) Scalar(v float64) *Tensor { return scalarOf(d, v) }
+
+// scalarOf is Scalar, apart so that Scalar stays small enough to inline
+// (a 0-d shape needs no size check).
+func scalarOf(d DType, v float64) *Tensor {
+	t := empty(d, nil)
+	t.fill(v)
+	return t
+}
 
 // Arange returns the 1-d tensor start, start+step, ... up to but excluding
 // stop, as numpy.arange and torch.arange do.
@@ -63,10 +77,18 @@ func (d DType) Arange(start, stop, step float64) *Tensor {
 	if step == 0 || math.IsNaN(step) || math.IsInf(step, 0) {
 		panic(fmt.Sprintf("backprop: Arange: step %v must be finite and non-zero", step))
 	}
-	if (stop-start)/step <= 0 {
+	if math.IsNaN(start) || math.IsInf(start, 0) || math.IsNaN(stop) || math.IsInf(stop, 0) {
+		panic(fmt.Sprintf("backprop: Arange: start %v and stop %v must be finite", start, stop))
+	}
+	count := math.Ceil((stop - start) / step)
+	if count <= 0 {
 		return empty(d, []int{0})
 	}
-	n := int(math.Ceil((stop - start) / step))
+	if count >= math.MaxInt {
+		panic(fmt.Sprintf("backprop: Arange(%v, %v, %v): %v values are more than an int can count", start, stop, step, count))
+	}
+	n := int(count)
+	checkAlloc("Arange", d, []int{n})
 	t := empty(d, []int{n})
 	for i := range n {
 		t.setFlat(i, start+float64(i)*step)
@@ -90,13 +112,22 @@ func Scalar(v float64) *Tensor { return Float32.Scalar(v) }
 func Arange(start, stop, step float64) *Tensor { return Float32.Arange(start, stop, step) }
 
 // ZerosLike returns zeros with t's dtype and shape.
-func ZerosLike(t *Tensor) *Tensor { return empty(t.dtype, t.shape) }
+func ZerosLike(t *Tensor) *Tensor {
+	t.mustTensor("ZerosLike")
+	return empty(t.dtype, t.shape)
+}
 
 // OnesLike returns ones with t's dtype and shape.
-func OnesLike(t *Tensor) *Tensor { return t.dtype.Full(1, t.shape...) }
+func OnesLike(t *Tensor) *Tensor {
+	t.mustTensor("OnesLike")
+	return t.dtype.full("OnesLike", 1, t.shape)
+}
 
 // FullLike returns a tensor of t's dtype and shape filled with v.
-func FullLike(t *Tensor, v float64) *Tensor { return t.dtype.Full(v, t.shape...) }
+func FullLike(t *Tensor, v float64) *Tensor {
+	t.mustTensor("FullLike")
+	return t.dtype.full("FullLike", v, t.shape)
+}
 
 // FromFloat32s makes a float32 tensor of the given shape that owns data
 // (it is not copied; the caller must not keep using it). With no shape the
@@ -132,7 +163,7 @@ func shapeFor(op string, n int, shape []int) []int {
 		return []int{n}
 	}
 	shape = cloneInts(shape)
-	if numel(shape) != n || !validShape(shape) {
+	if checkShape(op, shape) != n {
 		panic(fmt.Sprintf("backprop: %s: %d values do not fill shape %v", op, n, shape))
 	}
 	return shape

@@ -129,7 +129,14 @@ func init() {
 }
 
 // scalarLike returns a 0-d tensor of t's dtype holding v.
-func scalarLike(t *Tensor, v float64) *Tensor { return t.dtype.Scalar(v) }
+// A nil t is left for the op to refuse, naming itself.
+func scalarLike(t *Tensor, v float64) *Tensor {
+	dt := Float32
+	if t != nil {
+		dt = t.dtype
+	}
+	return dt.Scalar(v)
+}
 
 // zerosFor returns zeros of t's dtype and shape, in t's pool: a gradient
 // that happens to be zero is a result like any other.
@@ -375,32 +382,10 @@ func init() {
 }
 
 // GELU returns x·Φ(x) elementwise, where Φ is the standard normal CDF: the
-// exact (erf) form, PyTorch's default, not the tanh approximation.
-func (a *Tensor) GELU() *Tensor {
-	out := unaryMap("GELU", a, geluT[float32], geluT[float64])
-	return record("GELU", out, []*Tensor{a}, geluGrad)
-}
-
-// geluGrad: GELU'(a) = Φ(a) + a·φ(a), one op (geluDeriv).
-func geluGrad(c *BackwardContext, g *Tensor) []*Tensor {
-	return c.one(g.Mul(geluDeriv(c.Input(0))))
-}
-
-// geluDeriv returns GELU'(x) = Φ(x) + x·φ(x) as one op, so a first-order
-// backward costs a single pass; its own derivative φ(x)·(2 - x²) is written
-// with ops, so higher orders still work.
-func geluDeriv(x *Tensor) *Tensor {
-	out := unaryMap("GELU", x, geluGradT[float32], geluGradT[float64])
-	return record("GELUGrad", out, []*Tensor{x}, geluDerivGrad)
-}
-
-// geluDerivGrad: GELU”(a) = φ(a)·(2 - a²).
-func geluDerivGrad(c *BackwardContext, g *Tensor) []*Tensor {
-	x := c.Input(0)
-	x2 := x.Square()
-	phi := x2.MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
-	return c.one(g.Mul(phi.Mul(x2.RSubScalar(2))))
-}
+// exact (erf) form, PyTorch's default, not the tanh approximation (see
+// GELUTanh). float32 is computed in float32 arithmetic, vectorized, within
+// a few ulp; float64 with math.Erfc. Its derivative rules are in gelu.go.
+func (a *Tensor) GELU() *Tensor { return geluExact(a) }
 
 // ---- Piecewise ops ----
 //
@@ -436,9 +421,12 @@ func init() {
 // runs on every step of most networks' training.
 func reluBackward(g, x *Tensor) *Tensor {
 	out := binaryKernel("ReLUBackward", g, x, kernels.ReLUGrad[float32], kernels.ReLUGrad[float64])
-	return recordSaved("ReLUBackward", out, []*Tensor{g}, []*Tensor{x}, func(c *BackwardContext, gg *Tensor) []*Tensor {
-		return c.one(reluBackward(gg, c.Saved(0)))
-	})
+	return recordSaved("ReLUBackward", out, []*Tensor{g}, []*Tensor{x}, reluBackwardGrad)
+}
+
+// reluBackwardGrad is the derivative of ReLUBackward.
+func reluBackwardGrad(c *BackwardContext, gg *Tensor) []*Tensor {
+	return c.one(reluBackward(gg, c.Saved(0)))
 }
 
 // LeakyReLU returns a where a > 0 and slope·a elsewhere.
@@ -572,9 +560,15 @@ func extremumGrads(c *BackwardContext, g *Tensor, w32 func(x, y float32) float32
 // constant: its backward is maskedGrad again.
 func maskedGrad(op string, g, x *Tensor, f32 func(g, x float32) float32, f64 func(g, x float64) float64) *Tensor {
 	out := binaryMap(op, g, x, f32, f64)
-	return recordSaved(op, out, []*Tensor{g}, []*Tensor{x}, func(c *BackwardContext, gg *Tensor) []*Tensor {
+	return recordSaved(op, out, []*Tensor{g}, []*Tensor{x}, maskedGradGrad(op, f32, f64))
+}
+
+// maskedGradGrad is the derivative of maskedGrad: linear in g, so maskedGrad
+// again.
+func maskedGradGrad(op string, f32 func(g float32, x float32) float32, f64 func(g float64, x float64) float64) BackwardFunc {
+	return func(c *BackwardContext, gg *Tensor) []*Tensor {
 		return c.one(maskedGrad(op, gg, c.Saved(0), f32, f64))
-	})
+	}
 }
 
 // ---- Selection and comparison ----
@@ -583,6 +577,7 @@ func maskedGrad(op string, g, x *Tensor, f32 func(g, x float32) float32, f64 fun
 // three. cond may have any dtype and takes no part in differentiation; a and
 // b must share a float dtype, and the gradient goes to whichever was chosen.
 func Where(cond, a, b *Tensor) *Tensor {
+	cond.mustTensor("Where")
 	checkBinary("Where", a, b)
 	shape, ok := tryBroadcast(cond.shape, a.shape)
 	if ok {
@@ -704,6 +699,7 @@ func (a *Tensor) Ne(b *Tensor) *Tensor {
 // compare evaluates pred over the broadcast of a and b into a's dtype. With
 // swap set it evaluates pred(b, a), which turns Gt into Lt and Ge into Le.
 func compare(op string, a, b *Tensor, p32 func(x, y float32) bool, p64 func(x, y float64) bool, pi func(x, y int64) bool, swap bool) *Tensor {
+	mustTensors(op, a, b)
 	if a.dtype != b.dtype {
 		panic(fmt.Sprintf("backprop: %s: dtypes %v (shape %v) and %v (shape %v) differ; convert one with To", op, a.dtype, a.shape, b.dtype, b.shape))
 	}
@@ -765,18 +761,6 @@ func b2f[T kernels.Float](c bool) T {
 func powT[T kernels.Float](x, y T) T { return T(math.Pow(float64(x), float64(y))) }
 func sinT[T kernels.Float](x T) T    { return T(math.Sin(float64(x))) }
 func cosT[T kernels.Float](x T) T    { return T(math.Cos(float64(x))) }
-
-// geluT computes x·Φ(x) with Φ(x) = erfc(-x/√2)/2, which keeps full
-// relative precision in the left tail where 1+erf(x/√2) would cancel.
-func geluT[T kernels.Float](x T) T {
-	v := float64(x)
-	return T(0.5 * v * math.Erfc(-v/math.Sqrt2))
-}
-
-func geluGradT[T kernels.Float](x T) T {
-	v := float64(x)
-	return T(0.5*math.Erfc(-v/math.Sqrt2) + v*math.Exp(-0.5*v*v)/math.Sqrt(2*math.Pi))
-}
 
 func absGradT[T kernels.Float](g, x T) T {
 	switch {

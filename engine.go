@@ -39,7 +39,9 @@ type Node struct {
 // Saved), not with tensors captured from the forward pass: the context
 // returns detached copies when no graph is to be built, which keeps the
 // backward pass from recording, and live ones when CreateGraph is set, which
-// makes the gradient itself differentiable.
+// makes the gradient itself differentiable. A fast path that only reads
+// values and records nothing (under !c.CreateGraph()) may take them with
+// InputValue and OutputValue instead, which copy nothing.
 type BackwardFunc func(c *BackwardContext, grad *Tensor) []*Tensor
 
 // record makes out the result of op applied to inputs, if any input requires
@@ -97,7 +99,11 @@ func needsNode(out *Tensor, inputs, saved []*Tensor) bool {
 
 // checkRecorded runs right after an op's node is recorded, with its output
 // computed: the place for checks of every op's forward result.
-func checkRecorded(n *Node) {}
+func checkRecorded(n *Node) {
+	if anomalyMode.Load() {
+		anomalyRecorded(n) // anomaly.go
+	}
+}
 
 // recording reports whether record would attach a node to out for these
 // inputs (no saved tensors). When it would not, it marks out as record
@@ -187,14 +193,18 @@ func (w *walkState) callBackward(n *Node, g *Tensor) []*Tensor {
 	c := &w.ctx
 	c.n = n
 	grads := backwardOf(n, w.create)(c, g)
-	checkGrads(n, grads)
+	checkGrads(c, n, g, grads)
 	return grads
 }
 
-// checkGrads runs after each node's backward, on the gradients it
-// returned (one per input, nil where none): the place for checks of every
-// op's backward result.
-func checkGrads(n *Node, grads []*Tensor) {}
+// checkGrads runs after each node's backward, with the upstream gradient g
+// and the gradients it returned (one per input, nil where none): the place
+// for checks of every op's backward result.
+func checkGrads(c *BackwardContext, n *Node, g *Tensor, grads []*Tensor) {
+	if anomalyMode.Load() {
+		anomalyBackward(c, n, g, grads) // anomaly.go
+	}
+}
 
 // inputGrad returns the gradient grads gives input j of n, summed down to
 // the input's shape, or nil when there is none or it needs none.
@@ -218,7 +228,7 @@ func (w *walkState) inputGrad(n *Node, j int, grads []*Tensor) *Tensor {
 func (w *walkState) send(in, g *Tensor) {
 	if m := in.node; m != nil {
 		if m.mark == w.id { // below the outputs, so it runs later in this walk
-			m.pending, m.owned = sumGrad(m.pending, m.owned, g, w.create)
+			m.pending, m.owned = sumAtFork(m.pending, m.owned, g, w.create)
 		}
 		return
 	}

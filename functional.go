@@ -93,9 +93,7 @@ func vjp(op string, f func(xs ...*Tensor) *Tensor, v *Tensor, xs []*Tensor, crea
 // which gradients flow to t.
 func (t *Tensor) alias() *Tensor {
 	out := t.view(t.shape, t.strides, t.offset)
-	return record("Alias", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g}
-	})
+	return record("Alias", out, []*Tensor{t}, identityGrad)
 }
 
 func equalShape(a, b []int) bool {

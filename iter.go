@@ -7,68 +7,58 @@ import (
 )
 
 // eachRun walks a shape shared by several strided operands (offsets offs,
-// strides strides[k]) and calls fn once per innermost run of n elements,
-// with each operand's offset at the run's start and its stride within the
-// run. Axes of length 1 are dropped and axes that are contiguous in every
-// operand are merged first, so a contiguous tensor is one run.
+// strides strides[k], at most maxOps of them) and calls fn once per
+// innermost run of n elements, with each operand's offset at the run's
+// start and its stride within the run. Axes of length 1 are dropped and
+// axes that are contiguous in every operand are merged first, so a
+// contiguous tensor is one run. It is runLayout's walk for callers that
+// hold their operands in slices; fn must not keep the slices it gets.
 func eachRun(shape []int, offs []int, strides [][]int, fn func(offs []int, n int, inner []int)) {
 	k := len(offs)
-	// Collapse.
-	var cs []int
-	cst := make([][]int, k)
-	for d, s := range shape {
-		if s == 0 {
-			return
-		}
-		if s == 1 {
-			continue
-		}
-		if m := len(cs); m > 0 {
-			merge := true
-			for j := range k {
-				if cst[j][m-1] != strides[j][d]*s {
-					merge = false
-					break
-				}
-			}
-			if merge {
-				cs[m-1] *= s
-				for j := range k {
-					cst[j][m-1] = strides[j][d]
-				}
-				continue
-			}
-		}
-		cs = append(cs, s)
-		for j := range k {
-			cst[j] = append(cst[j], strides[j][d])
-		}
+	if k > maxOps {
+		panic("backprop: eachRun: more operands than maxOps")
 	}
-	p := append([]int(nil), offs...)
-	nd := len(cs)
-	inner := make([]int, k)
-	if nd == 0 {
-		fn(p, 1, inner)
+	var base [maxOps]int
+	var st [maxOps][]int
+	copy(base[:], offs)
+	// A layout with more than maxRunDims merged axes: the outermost axes
+	// are walked here, one index at a time, and the rest as a runLayout.
+	var l runLayout
+	outer := 0
+	for {
+		for j := range k {
+			st[j] = strides[j][outer:]
+		}
+		if l.init(shape[outer:], k, base, &st) {
+			break
+		}
+		outer++
+	}
+	var p, in [maxOps]int
+	for j := range k {
+		in[j] = l.inner(j)
+	}
+	run := func(q [maxOps]int, n int) {
+		p = q
+		fn(p[:k], n, in[:k])
+	}
+	if outer == 0 {
+		l.runs(0, l.n, run)
 		return
 	}
-	n := cs[nd-1]
-	for j := range k {
-		inner[j] = cst[j][nd-1]
-	}
-	idx := make([]int, nd-1)
+	idx := make([]int, outer)
 	for {
-		fn(p, n, inner)
-		d := nd - 2
+		l.off = base
+		for d, i := range idx {
+			for j := range k {
+				l.off[j] += i * strides[j][d]
+			}
+		}
+		l.runs(0, l.n, run)
+		d := outer - 1
 		for ; d >= 0; d-- {
-			idx[d]++
-			for j := range k {
-				p[j] += cst[j][d]
-			}
-			if idx[d] < cs[d] {
+			if idx[d]++; idx[d] < shape[d] {
 				break
-			}
-			for j := range k {
-				p[j] -= cst[j][d] * cs[d]
 			}
 			idx[d] = 0
 		}
@@ -78,14 +68,15 @@ func eachRun(shape []int, offs []int, strides [][]int, fn func(offs []int, n int
 	}
 }
 
-// The elementwise engine of the hot ops. A runLayout is eachRun's collapsed
-// walk held in fixed arrays, so that walking it allocates nothing; it walks
-// any range of the elements, which is how a large op is cut into blocks for
-// several goroutines. An elementwise result does not depend on the blocks
+// The strided-iteration engine. A runLayout is a shape shared by up to
+// maxOps operands with the axes of length 1 dropped and the axes that are
+// contiguous in every operand merged, held in fixed arrays so that walking
+// it allocates nothing; it walks any range of the elements, which is how a
+// large op is cut into blocks for several goroutines. An elementwise result does not depend on the blocks
 // (each element is computed alone), so the cut is only about speed.
 const (
 	maxOps     = 4 // operands of one walk, the result included
-	maxRunDims = 8 // collapsed axes; a layout with more uses eachRun
+	maxRunDims = 8 // collapsed axes; eachRun peels axes off a layout with more
 
 	// parallelElems is the size above which an elementwise op runs on
 	// several goroutines, in blocks of blockElems elements: below it,
@@ -102,7 +93,7 @@ type runLayout struct {
 	off   [maxOps]int
 }
 
-// init collapses shape for k operands as eachRun does. It reports false
+// init collapses shape for k operands. It reports false
 // when more than maxRunDims axes remain.
 func (l *runLayout) init(shape []int, k int, offs [maxOps]int, strides *[maxOps][]int) bool {
 	l.k, l.nd, l.n, l.off = k, 0, 1, offs
@@ -249,6 +240,7 @@ func applyBinary[T kernels.Float](l *runLayout, dst, a, b []T, k binaryRun[T]) {
 }
 
 func checkBinary(op string, a, b *Tensor) {
+	mustTensors(op, a, b)
 	if a.dtype != b.dtype {
 		panic(fmt.Sprintf("backprop: %s: dtypes %v (shape %v) and %v (shape %v) differ; convert one with To", op, a.dtype, a.shape, b.dtype, b.shape))
 	}
@@ -263,14 +255,15 @@ func unaryKernel(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float
 
 // unaryKernelRec is unaryKernel for an op that records its result with
 // record right after: when it will attach a node, the result's header
-// carries it (see newHeader).
+// carries it (see allocOpts.node).
 func unaryKernelRec(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64]) *Tensor {
-	return unaryKernelHdr(op, a, k32, k64, a.requiresGrad && !a.noGrad)
+	// a nil a is refused, naming op, by unaryKernelHdr's mustFloat.
+	return unaryKernelHdr(op, a, k32, k64, a != nil && a.requiresGrad && !a.noGrad)
 }
 
 func unaryKernelHdr(op string, a *Tensor, k32 unaryRun[float32], k64 unaryRun[float64], withNode bool) *Tensor {
 	a.mustFloat(op)
-	out := allocHdr(poolOf(op, a), a.dtype, a.shape, false, withNode, withNode && scalarSlabInput(a))
+	out := alloc(poolOf(op, a), a.dtype, a.shape, allocOpts{node: withNode, slab: withNode && scalarSlabInput(a)})
 	unaryInto(out, a, k32, k64)
 	return out
 }
@@ -324,9 +317,10 @@ func binaryKernel(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun
 
 // binaryKernelRec is binaryKernel for an op that records its result with
 // record (no saved tensors) right after: when that will attach a node, the
-// result's header carries it (see newHeader).
+// result's header carries it (see allocOpts.node).
 func binaryKernelRec(op string, a, b *Tensor, k32 binaryRun[float32], k64 binaryRun[float64]) *Tensor {
-	rec := (a.requiresGrad || b.requiresGrad) && !a.noGrad && !b.noGrad
+	// A nil operand is refused, naming op, by binaryKernelHdr's checkBinary.
+	rec := a != nil && b != nil && (a.requiresGrad || b.requiresGrad) && !a.noGrad && !b.noGrad
 	return binaryKernelHdr(op, a, b, k32, k64, rec)
 }
 
@@ -337,7 +331,7 @@ func binaryKernelHdr(op string, a, b *Tensor, k32 binaryRun[float32], k64 binary
 		var buf [maxRunDims]int
 		shape = broadcastShapesInto(buf[:0], op, a.shape, b.shape)
 	}
-	out := allocHdr(poolOf(op, a, b), a.dtype, shape, false, withNode, withNode && scalarSlabInput(a) && scalarSlabInput(b))
+	out := alloc(poolOf(op, a, b), a.dtype, shape, allocOpts{node: withNode, slab: withNode && scalarSlabInput(a) && scalarSlabInput(b)})
 	binaryInto(out, a, b, k32, k64)
 	return out
 }

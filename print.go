@@ -11,6 +11,9 @@ import (
 // t when it has one. Large tensors are summarized with "..." past
 // printEdge elements per axis.
 func (t *Tensor) String() string {
+	if t == nil {
+		return "<nil>"
+	}
 	var b strings.Builder
 	b.WriteString("tensor(")
 	if t.Numel() == 0 {

@@ -52,6 +52,10 @@ func (g *RNG) Normal(mean, std float64, shape ...int) *Tensor {
 
 // NormalOf is Normal for any float dtype.
 func (g *RNG) NormalOf(dt DType, mean, std float64, shape ...int) *Tensor {
+	if g == nil {
+		panic("backprop: NormalOf: nil *RNG")
+	}
+	checkAlloc("NormalOf", dt, shape)
 	t := empty(dt, shape)
 	for i := range t.Numel() {
 		t.setFlat(i, mean+std*g.r.NormFloat64())
@@ -66,6 +70,10 @@ func (g *RNG) Uniform(lo, hi float64, shape ...int) *Tensor {
 
 // UniformOf is Uniform for any float dtype.
 func (g *RNG) UniformOf(dt DType, lo, hi float64, shape ...int) *Tensor {
+	if g == nil {
+		panic("backprop: UniformOf: nil *RNG")
+	}
+	checkAlloc("UniformOf", dt, shape)
 	t := empty(dt, shape)
 	for i := range t.Numel() {
 		v := lo + (hi-lo)*g.r.Float64()

@@ -39,7 +39,7 @@ func fitsLane(n *Node) bool {
 // it has a rule, nothing needs to see its gradient as a tensor, and no
 // graph is being built nor inputs requested.
 func (w *walkState) inLane(n *Node) bool {
-	if !n.lane || (!n.sHas && n.pending == nil) || w.create || w.want != nil {
+	if !n.lane || (!n.sHas && n.pending == nil) || w.create || w.want != nil || w.anomaly {
 		return false
 	}
 	out := n.out

@@ -46,6 +46,7 @@ type walkState struct {
 	id      uint64
 	create  bool // record the backward pass (CreateGraph)
 	retain  bool // keep the graph (RetainGraph or CreateGraph)
+	anomaly bool // check every gradient, no scalar lane (SetDetectAnomaly)
 	want    map[*Tensor]int
 	results []*Tensor
 
@@ -84,6 +85,7 @@ func startWalk(inputs []*Tensor, opt BackwardOptions) *walkState {
 	w.id = walkID.Add(1)
 	w.create = opt.CreateGraph
 	w.retain = opt.RetainGraph || opt.CreateGraph
+	w.anomaly = anomalyMode.Load()
 	if inputs != nil {
 		w.want = make(map[*Tensor]int, len(inputs))
 		for i, in := range inputs {
@@ -124,6 +126,7 @@ func seedAt(seeds []*Tensor, i int) *Tensor {
 
 // seed starts the walk at output i with upstream gradient seed.
 func (w *walkState) seed(i int, out, seed *Tensor) {
+	out.mustTensor("Backward")
 	if !out.requiresGrad {
 		panic(fmt.Sprintf("backprop: backward: output %d (shape %v) does not require a gradient: nothing it depends on requires one", i, out.shape))
 	}
@@ -147,7 +150,7 @@ func (w *walkState) seed(i int, out, seed *Tensor) {
 		panic(releasedMsg(n))
 	}
 	n.startScratch(w.id)
-	n.pending, n.owned = sumGrad(n.pending, n.owned, seed, w.create)
+	n.pending, n.owned = sumAtFork(n.pending, n.owned, seed, w.create)
 	w.roots = append(w.roots, n)
 }
 

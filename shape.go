@@ -13,6 +13,7 @@ import (
 // new shape. One entry may be -1, inferred from the others. It is a view
 // when t is contiguous, a copy otherwise.
 func (t *Tensor) Reshape(shape ...int) *Tensor {
+	t.mustTensor("Reshape")
 	shape = inferShape("Reshape", t.shape, shape)
 	if slices.Equal(shape, t.shape) {
 		return t
@@ -20,24 +21,34 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	src := t.contiguousData()
 	out := withShape(src, shape)
 	inShape := t.shape
-	return record("Reshape", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Reshape", out, []*Tensor{t}, reshapeGrad(inShape))
+}
+
+// reshapeGrad is the derivative of Reshape.
+func reshapeGrad(inShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Reshape(inShape...)}
-	})
+	}
 }
 
 func inferShape(op string, from, shape []int) []int {
 	shape = slices.Clone(shape)
 	infer := -1
-	known := 1
 	for i, s := range shape {
 		switch {
 		case s == -1 && infer < 0:
 			infer = i
 		case s < 0:
 			panic(fmt.Sprintf("backprop: %s: bad shape %v for tensor of shape %v", op, shape, from))
-		default:
-			known *= s
 		}
+	}
+	var known int
+	if infer >= 0 {
+		shape[infer] = 1
+		known = checkShape(op, shape)
+		shape[infer] = -1
+	} else {
+		known = checkShape(op, shape)
 	}
 	n := numel(from)
 	if infer >= 0 {
@@ -54,6 +65,7 @@ func inferShape(op string, from, shape []int) []int {
 // Expand returns a view of t broadcast to shape (axes of length 1, and new
 // leading axes, repeat without copying). -1 keeps an axis as it is.
 func (t *Tensor) Expand(shape ...int) *Tensor {
+	t.mustTensor("Expand")
 	shape = slices.Clone(shape)
 	if len(shape) < len(t.shape) {
 		panic(fmt.Sprintf("backprop: Expand: shape %v has fewer axes than tensor of shape %v", shape, t.shape))
@@ -74,14 +86,18 @@ func (t *Tensor) Expand(shape ...int) *Tensor {
 		return t
 	}
 	out := t.view(shape, broadcastStrides(t, shape), t.offset)
-	return record("Expand", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return []*Tensor{g} // the engine sums over the expanded axes
-	})
+	return record("Expand", out, []*Tensor{t}, expandGrad)
+}
+
+// expandGrad is the derivative of Expand.
+func expandGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return []*Tensor{g} // the engine sums over the expanded axes
 }
 
 // Contiguous returns t when its elements are already in row-major order,
 // else a copy that is (recorded, so gradients flow through it).
 func (t *Tensor) Contiguous() *Tensor {
+	t.mustTensor("Contiguous")
 	if t.IsContiguous() {
 		return t
 	}
@@ -90,6 +106,7 @@ func (t *Tensor) Contiguous() *Tensor {
 
 // Transpose returns a view of t with axes i and j swapped.
 func (t *Tensor) Transpose(i, j int) *Tensor {
+	t.mustTensor("Transpose")
 	nd := len(t.shape)
 	if nd == 0 {
 		// As in PyTorch, a scalar has one axis to name (0 or -1), and
@@ -113,6 +130,7 @@ func (t *Tensor) Transpose(i, j int) *Tensor {
 // Permute returns a view of t whose axis k is t's axis axes[k]; axes must
 // name every axis once (negative entries count from the end).
 func (t *Tensor) Permute(axes ...int) *Tensor {
+	t.mustTensor("Permute")
 	nd := len(t.shape)
 	if len(axes) != nd {
 		panic(fmt.Sprintf("backprop: Permute: %d axes %v for tensor of shape %v", len(axes), axes, t.shape))
@@ -132,6 +150,7 @@ func (t *Tensor) Permute(axes ...int) *Tensor {
 
 // T returns the transpose of a 2-d tensor.
 func (t *Tensor) T() *Tensor {
+	t.mustTensor("T")
 	if len(t.shape) != 2 {
 		panic(fmt.Sprintf("backprop: T: tensor of shape %v is not 2-d (use Transpose or Permute)", t.shape))
 	}
@@ -155,9 +174,15 @@ func (t *Tensor) permute(op string, axes []int) *Tensor {
 		return t
 	}
 	out := t.view(shape, strides, t.offset)
-	return record(op, out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{t}, permuteGrad(inv))
+}
+
+// permuteGrad is the derivative of the axis permutations (Permute,
+// Transpose): the inverse permutation.
+func permuteGrad(inv []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Permute(inv...)}
-	})
+	}
 }
 
 // reshapeOnes views t with shape, which differs from t's shape only by axes
@@ -193,15 +218,22 @@ func (t *Tensor) reshapeOnes(op, inverse string, shape []int) *Tensor {
 	}
 	out := t.view(shape, strides, t.offset)
 	inShape := t.shape
-	return record(op, out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{t}, reshapeOnesGrad(inverse, op, inShape))
+}
+
+// reshapeOnesGrad is the derivative of Squeeze and Unsqueeze: the inverse
+// reshape.
+func reshapeOnesGrad(inverse string, op string, inShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.reshapeOnes(inverse, op, inShape)}
-	})
+	}
 }
 
 // Squeeze returns a view of t without the given axes of length 1, or
 // without every axis of length 1 when none are given. A given axis whose
 // length is not 1 is kept, as in PyTorch.
 func (t *Tensor) Squeeze(axes ...int) *Tensor {
+	t.mustTensor("Squeeze")
 	nd := len(t.shape)
 	drop := make([]bool, nd)
 	if len(axes) == 0 {
@@ -225,6 +257,7 @@ func (t *Tensor) Squeeze(axes ...int) *Tensor {
 // Unsqueeze returns a view of t with a new axis of length 1 at position
 // axis, which may be from -(d+1) to d for a d-dimensional t.
 func (t *Tensor) Unsqueeze(axis int) *Tensor {
+	t.mustTensor("Unsqueeze")
 	nd := len(t.shape)
 	a := axis
 	if a < 0 {
@@ -241,6 +274,7 @@ func (t *Tensor) Unsqueeze(axis int) *Tensor {
 // from the end) into one, as torch.flatten does. A 0-d tensor becomes 1-d.
 // Like Reshape it is a view when t is contiguous.
 func (t *Tensor) Flatten(start, end int) *Tensor {
+	t.mustTensor("Flatten")
 	nd := len(t.shape)
 	if nd == 0 {
 		normAxis("Flatten", start, 1)
@@ -271,6 +305,7 @@ func (t *Tensor) SliceStep(axis, start, end, step int) *Tensor {
 }
 
 func (t *Tensor) sliceStep(op string, axis, start, end, step int) *Tensor {
+	t.mustTensor(op)
 	a := normAxis(op, axis, len(t.shape))
 	if step <= 0 {
 		panic(fmt.Sprintf("backprop: %s: step %d must be positive (shape %v, axis %d)", op, step, t.shape, axis))
@@ -294,6 +329,7 @@ func (t *Tensor) sliceStep(op string, axis, start, end, step int) *Tensor {
 // start counts from the end), as torch.narrow does; unlike Slice the range
 // must lie inside the axis.
 func (t *Tensor) Narrow(axis, start, length int) *Tensor {
+	t.mustTensor("Narrow")
 	a := normAxis("Narrow", axis, len(t.shape))
 	n := t.shape[a]
 	s := start
@@ -322,9 +358,15 @@ func (t *Tensor) sliceView(op string, a, start, length, step int) *Tensor {
 	}
 	out := t.view(shape, strides, off)
 	inShape := t.shape
-	return record(op, out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record(op, out, []*Tensor{t}, sliceViewGrad(inShape, a, start, step))
+}
+
+// sliceViewGrad is the derivative of the slicing views: g scattered back
+// into zeros of the input's shape.
+func sliceViewGrad(inShape []int, a int, start int, step int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{sliceScatter(g, inShape, a, start, step)}
-	})
+	}
 }
 
 // sliceScatter returns zeros of shape inShape with g written into elements
@@ -338,17 +380,23 @@ func sliceScatter(g *Tensor, inShape []int, a, start, step int) *Tensor {
 		strides[a] *= step
 		copyStrided(out.view(g.shape, strides, start*out.strides[a]), g)
 	}
-	return record("SliceScatter", out, []*Tensor{g}, func(c *BackwardContext, gg *Tensor) []*Tensor {
+	return record("SliceScatter", out, []*Tensor{g}, sliceScatterGrad(length, a, start, step))
+}
+
+// sliceScatterGrad is the derivative of SliceScatter.
+func sliceScatterGrad(length int, a int, start int, step int) BackwardFunc {
+	return func(c *BackwardContext, gg *Tensor) []*Tensor {
 		if length == 0 {
 			return []*Tensor{gg.sliceView("Slice", a, 0, 0, 1)}
 		}
 		return []*Tensor{gg.sliceView("SliceStep", a, start, length, step)}
-	})
+	}
 }
 
 // Select returns the view t[..., index, ...] along axis, without that axis
 // (negative index counts from the end).
 func (t *Tensor) Select(axis, index int) *Tensor {
+	t.mustTensor("Select")
 	a := normAxis("Select", axis, len(t.shape))
 	n := t.shape[a]
 	i := index
@@ -362,9 +410,14 @@ func (t *Tensor) Select(axis, index int) *Tensor {
 	strides := slices.Delete(slices.Clone(t.strides), a, a+1)
 	out := t.view(shape, strides, t.offset+i*t.strides[a])
 	inShape := t.shape
-	return record("Select", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Select", out, []*Tensor{t}, selectGrad(a, inShape, i))
+}
+
+// selectGrad is the derivative of Select.
+func selectGrad(a int, inShape []int, i int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{sliceScatter(g.Unsqueeze(a), inShape, a, i, 1)}
-	})
+	}
 }
 
 // Concat joins tensors along an existing axis, as torch.cat does. They must
@@ -380,7 +433,12 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 			copyStrided(out.view(t.shape, out.strides, offs[i]*out.strides[a]), t)
 		}
 	}
-	return record("Concat", out, ts, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Concat", out, ts, concatGrad(offs, a))
+}
+
+// concatGrad is the derivative of Concat.
+func concatGrad(offs []int, a int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		gs := make([]*Tensor, len(offs)-1)
 		for i := range gs {
 			if c.NeedsGrad(i) {
@@ -388,7 +446,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 			}
 		}
 		return gs
-	})
+	}
 }
 
 // Stack joins tensors of equal shape along a new axis at position axis
@@ -400,7 +458,12 @@ func Stack(axis int, ts ...*Tensor) *Tensor {
 	for i, t := range ts {
 		copyStrided(out.view(t.shape, strides, i*out.strides[a]), t)
 	}
-	return record("Stack", out, ts, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Stack", out, ts, stackGrad(a))
+}
+
+// stackGrad is the derivative of Stack.
+func stackGrad(a int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		gs := make([]*Tensor, g.shape[a])
 		for i := range gs {
 			if c.NeedsGrad(i) {
@@ -408,7 +471,7 @@ func Stack(axis int, ts ...*Tensor) *Tensor {
 			}
 		}
 		return gs
-	})
+	}
 }
 
 // joinShape checks the inputs of Concat (newAxis false) or Stack (true) and
@@ -416,6 +479,11 @@ func Stack(axis int, ts ...*Tensor) *Tensor {
 func joinShape(op string, axis int, ts []*Tensor, newAxis bool) (int, []int) {
 	if len(ts) == 0 {
 		panic(fmt.Sprintf("backprop: %s: no tensors to join", op))
+	}
+	for i, t := range ts {
+		if t == nil {
+			panic(nilTensor(op, fmt.Sprintf("tensor %d", i)))
+		}
 	}
 	shapes := func() string {
 		var s []string
@@ -471,6 +539,7 @@ func joinShape(op string, axis int, ts []*Tensor, newAxis bool) (int, []int) {
 // Split returns views of consecutive pieces of axis with the given lengths,
 // which must add up to the axis length.
 func (t *Tensor) Split(axis int, sizes ...int) []*Tensor {
+	t.mustTensor("Split")
 	a := normAxis("Split", axis, len(t.shape))
 	sum := 0
 	for _, s := range sizes {
@@ -496,6 +565,7 @@ func (t *Tensor) Split(axis int, sizes ...int) []*Tensor {
 // ceil(len/n) but the last, which may be shorter, so there can be fewer
 // than n pieces (length 7 in 3 chunks gives 3, 3, 1).
 func (t *Tensor) Chunk(n, axis int) []*Tensor {
+	t.mustTensor("Chunk")
 	a := normAxis("Chunk", axis, len(t.shape))
 	if n <= 0 {
 		panic(fmt.Sprintf("backprop: Chunk: %d chunks; want at least 1 (shape %v)", n, t.shape))
@@ -517,6 +587,7 @@ func (t *Tensor) Chunk(n, axis int) []*Tensor {
 // t's number of dimensions, and no longer than t on the other axes; the
 // result has index's shape.
 func (t *Tensor) Gather(axis int, index *Tensor) *Tensor {
+	t.mustTensor("Gather")
 	a := normAxis("Gather", axis, len(t.shape))
 	checkIndexTensor("Gather", index, t, a, nil)
 	out := rawIn(poolOf("Gather", t, index), t.dtype, index.shape)
@@ -524,9 +595,14 @@ func (t *Tensor) Gather(axis int, index *Tensor) *Tensor {
 	src[a] = 0
 	gatherKernel(index.shape, out, out.offset, out.strides, t, t.offset, src, t.strides[a], index, index.strides)
 	inShape := t.shape
-	return recordSaved("Gather", out, []*Tensor{t}, []*Tensor{index}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return recordSaved("Gather", out, []*Tensor{t}, []*Tensor{index}, gatherGrad(inShape, a))
+}
+
+// gatherGrad is the derivative of Gather.
+func gatherGrad(inShape []int, a int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{newIn(poolOf("Gather", g), g.dtype, inShape).ScatterAdd(a, c.Saved(0), g)}
-	})
+	}
 }
 
 // ScatterAdd returns a copy of t with src's values added at the positions
@@ -535,6 +611,7 @@ func (t *Tensor) Gather(axis int, index *Tensor) *Tensor {
 // index is Int64 with t's number of dimensions, no longer than src on any
 // axis and than t on the others. Differentiable in t and src.
 func (t *Tensor) ScatterAdd(axis int, index, src *Tensor) *Tensor {
+	t.mustTensor("ScatterAdd")
 	a := normAxis("ScatterAdd", axis, len(t.shape))
 	checkIndexTensor("ScatterAdd", index, t, a, src)
 	out := rawIn(poolOf("ScatterAdd", t, src, index), t.dtype, t.shape)
@@ -543,13 +620,18 @@ func (t *Tensor) ScatterAdd(axis int, index, src *Tensor) *Tensor {
 	dst[a] = 0
 	scatterAddKernel(index.shape, out, out.offset, dst, out.strides[a], src, src.offset, src.strides, index, index.strides)
 	srcShape := src.shape
-	return recordSaved("ScatterAdd", out, []*Tensor{t, src}, []*Tensor{index}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return recordSaved("ScatterAdd", out, []*Tensor{t, src}, []*Tensor{index}, scatterAddGrad(a, srcShape))
+}
+
+// scatterAddGrad is the derivative of ScatterAdd.
+func scatterAddGrad(a int, srcShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		var gs *Tensor
 		if c.NeedsGrad(1) {
 			gs = g.Gather(a, c.Saved(0)).padTo(srcShape)
 		}
 		return []*Tensor{g, gs}
-	})
+	}
 }
 
 // padTo pads t with zeros at the end of each axis up to shape.
@@ -568,6 +650,7 @@ func (t *Tensor) padTo(shape []int) *Tensor {
 // torch.index_select does; the result has len(index) along axis. An
 // embedding lookup is weight.IndexSelect(0, ids).
 func (t *Tensor) IndexSelect(axis int, index *Tensor) *Tensor {
+	t.mustTensor("IndexSelect")
 	a := normAxis("IndexSelect", axis, len(t.shape))
 	checkIndexVector("IndexSelect", index, t, a)
 	shape := slices.Clone(t.shape)
@@ -577,15 +660,21 @@ func (t *Tensor) IndexSelect(axis int, index *Tensor) *Tensor {
 	src[a] = 0
 	gatherKernel(shape, out, out.offset, out.strides, t, t.offset, src, t.strides[a], index, vectorStrides(index, len(shape), a))
 	inShape := t.shape
-	return recordSaved("IndexSelect", out, []*Tensor{t}, []*Tensor{index}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return recordSaved("IndexSelect", out, []*Tensor{t}, []*Tensor{index}, indexSelectGrad(inShape, a))
+}
+
+// indexSelectGrad is the derivative of IndexSelect.
+func indexSelectGrad(inShape []int, a int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{newIn(poolOf("IndexSelect", g), g.dtype, inShape).IndexAdd(a, c.Saved(0), g)}
-	})
+	}
 }
 
 // IndexAdd returns a copy of t with slice i of src along axis added to
 // slice index[i] of t, as torch.Tensor.index_add does (out of place). src
 // has t's shape except len(index) along axis. Differentiable in t and src.
 func (t *Tensor) IndexAdd(axis int, index, src *Tensor) *Tensor {
+	t.mustTensor("IndexAdd")
 	a := normAxis("IndexAdd", axis, len(t.shape))
 	checkIndexVector("IndexAdd", index, t, a)
 	want := slices.Clone(t.shape)
@@ -598,13 +687,18 @@ func (t *Tensor) IndexAdd(axis int, index, src *Tensor) *Tensor {
 	dst := slices.Clone(out.strides)
 	dst[a] = 0
 	scatterAddKernel(src.shape, out, out.offset, dst, out.strides[a], src, src.offset, src.strides, index, vectorStrides(index, len(want), a))
-	return recordSaved("IndexAdd", out, []*Tensor{t, src}, []*Tensor{index}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return recordSaved("IndexAdd", out, []*Tensor{t, src}, []*Tensor{index}, indexAddGrad(a))
+}
+
+// indexAddGrad is the derivative of IndexAdd.
+func indexAddGrad(a int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		var gs *Tensor
 		if c.NeedsGrad(1) {
 			gs = g.IndexSelect(a, c.Saved(0))
 		}
 		return []*Tensor{g, gs}
-	})
+	}
 }
 
 // vectorStrides reads the 1-d index as if broadcast along axis a of an
@@ -616,6 +710,7 @@ func vectorStrides(index *Tensor, nd, a int) []int {
 }
 
 func mustInt64Index(op string, index, t *Tensor) {
+	mustTensors(op, t, index)
 	if index.dtype != Int64 {
 		panic(fmt.Sprintf("backprop: %s: index must be int64, got %v (index shape %v, tensor shape %v)", op, index.dtype, index.shape, t.shape))
 	}
@@ -670,6 +765,7 @@ func checkIndexRange(op string, index *Tensor, a, n int) {
 // {0, 0, 1, 1} pads the second-to-last axis on both sides. Negative pads
 // crop.
 func (t *Tensor) Pad(pads []int, value float64) *Tensor {
+	t.mustTensor("Pad")
 	nd := len(t.shape)
 	if len(pads)%2 != 0 || len(pads) > 2*nd {
 		panic(fmt.Sprintf("backprop: Pad: pads %v must be (before, after) pairs for at most %d axes (shape %v)", pads, nd, t.shape))
@@ -704,15 +800,21 @@ func (t *Tensor) Pad(pads []int, value float64) *Tensor {
 	for i, p := range pads {
 		neg[i] = -p
 	}
-	return record("Pad", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Pad", out, []*Tensor{t}, padGrad(neg))
+}
+
+// padGrad is the derivative of Pad.
+func padGrad(neg []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Pad(neg, 0)}
-	})
+	}
 }
 
 // Repeat tiles t reps[d] times along each axis, copying, as
 // torch.Tensor.repeat does. reps may be longer than t's shape, which then
 // gains leading axes.
 func (t *Tensor) Repeat(reps ...int) *Tensor {
+	t.mustTensor("Repeat")
 	nd := len(t.shape)
 	if len(reps) < nd || !validShape(reps) {
 		panic(fmt.Sprintf("backprop: Repeat: repeats %v for tensor of shape %v (want at least %d non-negative counts)", reps, t.shape, nd))
@@ -738,9 +840,14 @@ func (t *Tensor) Repeat(reps ...int) *Tensor {
 	copyStrided(out, t.view(tiled, strides, t.offset))
 	out = withShape(out, shape)
 	inShape := t.shape
-	return record("Repeat", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Repeat", out, []*Tensor{t}, repeatGrad(tiled, sumAxes, inShape))
+}
+
+// repeatGrad is the derivative of Repeat.
+func repeatGrad(tiled []int, sumAxes []int, inShape []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{g.Reshape(tiled...).Sum(sumAxes...).Reshape(inShape...)}
-	})
+	}
 }
 
 // copyStrided copies src into dst, both of the same shape and dtype, with

@@ -13,13 +13,11 @@ func numel(shape []int) int {
 	return n
 }
 
+// validShape reports whether shape has no negative size and a number of
+// elements an int can count (see checkedNumel).
 func validShape(shape []int) bool {
-	for _, s := range shape {
-		if s < 0 {
-			return false
-		}
-	}
-	return true
+	_, ok := checkedNumel(shape)
+	return ok
 }
 
 func cloneInts(s []int) []int {

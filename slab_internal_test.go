@@ -1,6 +1,9 @@
 package backprop
 
-import "testing"
+import (
+	"testing"
+	"unsafe"
+)
 
 // Results come from a scalar slab only when their inputs keep nothing but
 // scalars alive: a slab lives while any of its entries does, so an entry
@@ -29,5 +32,14 @@ func TestScalarSlabInputs(t *testing.T) {
 	}
 	if r := a.Add(Float64.Scalar(1)).Detach().Exp(); r.inSlab {
 		t.Fatal("a detached view of a slab entry is a leaf without inline storage")
+	}
+}
+
+// A scalar slab is sized to fill the 24 KiB size class of Go's allocator;
+// a Node or Tensor that grows pushes it into the next class (a third more
+// memory per scalar op), which this catches.
+func TestScalarSlabFitsItsSizeClass(t *testing.T) {
+	if got := unsafe.Sizeof(scalarSlab{}); got > 24<<10 {
+		t.Fatalf("scalarSlab is %d bytes, over the 24 KiB size class (Node %d, Tensor %d bytes)", got, unsafe.Sizeof(Node{}), unsafe.Sizeof(Tensor{}))
 	}
 }

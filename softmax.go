@@ -50,13 +50,18 @@ func softmaxAxes(a *Tensor, ax []int) *Tensor {
 			putF64(shift)
 		}
 	}
-	return record("Softmax", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Softmax", out, []*Tensor{a}, softmaxGrad(ax))
+}
+
+// softmaxGrad is the derivative of Softmax.
+func softmaxGrad(ax []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		// The Jacobian of y = softmax(x) is diag(y) - y yᵀ on each slice,
 		// so the VJP is y * (g - Σ g y). y is the op's own output, so the
 		// formula is differentiable again through this same node.
 		y := c.Output()
 		return c.one(y.Mul(g.Sub(g.Mul(y).SumKeep(ax...))))
-	})
+	}
 }
 
 // LogSoftmax returns x - log Σ exp(x) along axis, computed stably (it
@@ -79,10 +84,15 @@ func (a *Tensor) LogSoftmax(axis int) *Tensor {
 		out = mapKeep("LogSoftmax", a, p.keep, lse, func(x, lse float64) float64 { return x - lse })
 		putF64(lse)
 	}
-	return record("LogSoftmax", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("LogSoftmax", out, []*Tensor{a}, logSoftmaxGrad(ax))
+}
+
+// logSoftmaxGrad is the derivative of LogSoftmax.
+func logSoftmaxGrad(ax []int) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		// y = x - lse(x), so dy/dx = I - softmax(x) 1ᵀ on each slice.
 		return c.one(g.Sub(softmaxAxes(c.Input(0), ax).Mul(g.SumKeep(ax...))))
-	})
+	}
 }
 
 // lastAxisRows reports whether a reduction over ax is one over the last

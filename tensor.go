@@ -3,8 +3,6 @@ package backprop
 import (
 	"fmt"
 	"slices"
-	"sync/atomic"
-	"unsafe"
 )
 
 // Tensor is an n-dimensional array of float32, float64 or int64 values,
@@ -44,93 +42,21 @@ type Tensor struct {
 	requiresGrad bool
 	noGrad       bool // see NoGrad
 	retainGrad   bool
-	gradZero     bool // grad reads as zeros (ZeroGrad defers the fill)
-	gradInPlace  bool // a walk is writing grad in place (leafGradBuffer)
-	spareNode    bool // t is the head of a tensorNode whose node is unused yet
-	inSlab       bool // t lives in a scalarSlab
+
+	gradState  // how grad is being filled (accumulate.go)
+	allocState // how the header was allocated (alloc.go)
 }
 
-// tensorNode is an op result and its graph node in one allocation: an op
-// that knows before computing that it will record (see newHeader) saves an
-// allocation per op, which dominates the cost of scalar graphs.
-type tensorNode struct {
-	t Tensor
-	n Node
+// gradState is the bookkeeping of a leaf's stored gradient.
+type gradState struct {
+	gradZero    bool // grad reads as zeros (ZeroGrad defers the fill)
+	gradInPlace bool // a walk is writing grad in place (leafGradBuffer)
 }
 
-// newHeader allocates a tensor header; withNode puts a spare Node beside
-// it, which recordSaved takes instead of allocating one.
-func newHeader(withNode bool) *Tensor {
-	if withNode {
-		tn := new(tensorNode)
-		tn.t.spareNode = true
-		return &tn.t
-	}
-	return new(Tensor)
-}
-
-// scalarSlab is a block of tensorNodes for the one-element results of
-// elementwise ops on scalars: scalar graphs make one such result per op,
-// and taking them from a block saves most of the cost of allocating each
-// on its own. A block stays alive while any of its entries is referenced,
-// so only results whose inputs are slab entries or leaves that hold their
-// own value go there (scalarSlabInput): a block then keeps nothing alive
-// but scalars, never a neighbour's activations.
-type scalarSlab struct {
-	next  atomic.Int32
-	nodes [63]tensorNode // 63, not 64: with the counter the block fills a 24 KiB size class
-}
-
-var curScalarSlab atomic.Pointer[scalarSlab]
-
-// newScalarHeader is newHeader(true) from the current scalar slab.
-func newScalarHeader() *Tensor {
-	for {
-		s := curScalarSlab.Load()
-		if s != nil {
-			if i := int(s.next.Add(1)) - 1; i < len(s.nodes) {
-				tn := &s.nodes[i]
-				tn.t.spareNode, tn.t.inSlab = true, true
-				return &tn.t
-			}
-		}
-		ns := new(scalarSlab)
-		ns.next.Store(1)
-		if curScalarSlab.CompareAndSwap(s, ns) {
-			tn := &ns.nodes[0]
-			tn.t.spareNode, tn.t.inSlab = true, true
-			return &tn.t
-		}
-	}
-}
-
-// scalarSlabInput reports whether t may feed a result taken from a scalar
-// slab: a slab entry itself, or a leaf whose one value is stored inline.
-func scalarSlabInput(t *Tensor) bool {
-	if t.inSlab {
-		return true
-	}
-	if t.node != nil {
-		return false
-	}
-	switch t.dtype {
-	case Float64:
-		return len(t.f64) == 1 && &t.f64[0] == &t.one[0]
-	case Float32:
-		return len(t.f32) == 1 && unsafe.Pointer(&t.f32[0]) == unsafe.Pointer(&t.one[0])
-	}
-	return false
-}
-
-// takeSpareNode returns t's spare node (nil if it has none) and forgets it,
-// so that no header copied from t later claims it.
-func (t *Tensor) takeSpareNode() *Node {
-	if !t.spareNode {
-		return nil
-	}
-	t.spareNode = false
-	// t was allocated as the first field of a tensorNode by newHeader.
-	return &(*tensorNode)(unsafe.Pointer(t)).n
+// allocState says where a tensor's header lives.
+type allocState struct {
+	spareNode bool // t is the head of a tensorNode whose node is unused yet
+	inSlab    bool // t lives in a scalarSlab
 }
 
 // inlineDims is how many axes a tensor's header holds without allocating.
@@ -139,6 +65,8 @@ const inlineDims = 4
 type tensorExtra struct {
 	hooks []Hook // run on this tensor's gradient during backward
 	name  string // optional, for pictures and tables
+
+	recordedAt []uintptr // the stack that recorded t's node, in anomaly mode
 }
 
 func (t *Tensor) ext() *tensorExtra {
@@ -153,52 +81,6 @@ func (t *Tensor) hooks() []Hook {
 		return nil
 	}
 	return t.extra.hooks
-}
-
-// empty allocates a contiguous tensor filled with zeros on the heap.
-func empty(dt DType, shape []int) *Tensor { return emptyHdr(dt, shape, false, false) }
-
-// emptyHdr is empty with a spare node when withNode is set (see newHeader).
-func emptyHdr(dt DType, shape []int, withNode, slab bool) *Tensor {
-	if !validShape(shape) {
-		// A copy in the message, so that shape itself does not escape and
-		// callers can build it on their stack.
-		panic(fmt.Sprintf("backprop: invalid shape %v", cloneInts(shape)))
-	}
-	n := numel(shape)
-	var t *Tensor
-	if slab && withNode && n == 1 && dt != Int64 {
-		t = newScalarHeader()
-	} else {
-		t = newHeader(withNode)
-	}
-	t.dtype = dt
-	t.setContiguous(shape)
-	if n == 1 && dt != Int64 {
-		t.useInline()
-		return t
-	}
-	switch dt {
-	case Float32:
-		t.f32 = make([]float32, n)
-	case Float64:
-		t.f64 = make([]float64, n)
-	case Int64:
-		t.i64 = make([]int64, n)
-	default:
-		panic(fmt.Sprintf("backprop: unknown dtype %d", int(dt)))
-	}
-	return t
-}
-
-// useInline makes a one-element float tensor's storage its header's.
-func (t *Tensor) useInline() {
-	t.one[0] = 0
-	if t.dtype == Float32 {
-		t.f32 = unsafe.Slice((*float32)(unsafe.Pointer(&t.one[0])), 1)
-	} else {
-		t.f64 = t.one[:]
-	}
 }
 
 // setLayout sets t's shape and strides to copies of the given ones, held in
@@ -225,9 +107,6 @@ func (t *Tensor) setContiguous(shape []int) {
 		s *= shape[i]
 	}
 }
-
-// emptyLike allocates a contiguous tensor with t's dtype and the given shape.
-func emptyLike(t *Tensor, shape []int) *Tensor { return empty(t.dtype, shape) }
 
 // DType is the element type.
 func (t *Tensor) DType() DType { return t.dtype }
@@ -474,12 +353,17 @@ func (t *Tensor) contiguousData() *Tensor {
 // Clone returns a copy with its own storage, recorded so gradients flow
 // through it.
 func (t *Tensor) Clone() *Tensor {
+	t.mustTensor("Clone")
 	out := rawIn(poolOf("Clone", t), t.dtype, t.shape)
 	src := t.contiguousData()
 	out.copyFrom(src)
-	return record("Clone", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g)
-	})
+	return record("Clone", out, []*Tensor{t}, identityGrad)
+}
+
+// identityGrad is the derivative of an identity (Clone, InPool, an alias):
+// the gradient passes as it is.
+func identityGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g)
 }
 
 // copyFrom copies a contiguous src of the same dtype and numel into t.
@@ -498,6 +382,7 @@ func (t *Tensor) copyFrom(src *Tensor) {
 // To returns t converted to dtype dt (t itself when it already is). The
 // conversion is differentiable between float dtypes.
 func (t *Tensor) To(dt DType) *Tensor {
+	t.mustTensor("To")
 	if t.dtype == dt {
 		return t
 	}
@@ -515,15 +400,21 @@ func (t *Tensor) To(dt DType) *Tensor {
 		return out
 	}
 	from := t.dtype
-	return record("To", out, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("To", out, []*Tensor{t}, toGrad(from))
+}
+
+// toGrad is the derivative of To.
+func toGrad(from DType) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return c.one(g.To(from))
-	})
+	}
 }
 
 // CopyFrom overwrites t's values with src's (same shape, converting dtype)
 // outside autograd. It is for loading weights and for optimizers; t must be
 // contiguous and must not be part of a graph still to be differentiated.
 func (t *Tensor) CopyFrom(src *Tensor) {
+	t.mustTensor("CopyFrom")
 	t.checkLive("CopyFrom")
 	src.checkLive("CopyFrom")
 	if !slices.Equal(t.shape, src.shape) {
@@ -543,6 +434,7 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 }
 
 func (t *Tensor) mustFloat(op string) {
+	t.mustTensor(op)
 	if !t.dtype.IsFloat() {
 		panic(fmt.Sprintf("backprop: %s: needs a float tensor, got %v of shape %v", op, t.dtype, t.shape))
 	}
@@ -576,6 +468,7 @@ func (t *Tensor) mustRawDType(op string, dt DType) {
 // low-level tool (torch.as_strided): the result is a new leaf, not recorded,
 // and the layout is checked only to stay inside the storage.
 func (t *Tensor) AsStrided(shape, strides []int, offset int) *Tensor {
+	t.mustTensor("AsStrided")
 	if len(shape) != len(strides) || !validShape(shape) || offset < 0 {
 		panic(fmt.Sprintf("backprop: AsStrided: bad layout shape %v strides %v offset %d", shape, strides, offset))
 	}

@@ -42,7 +42,7 @@ func TestConstructorErrors(t *testing.T) {
 	}{
 		{"6 values do not fill shape [4 2]", func() { FromFloat64s(make([]float64, 6), 4, 2) }},
 		{"step 0 must be finite and non-zero", func() { Arange(0, 1, 0) }},
-		{"invalid shape [2 -1]", func() { Zeros(2, -1) }},
+		{"Zeros: negative size -1 in shape [2 -1]", func() { Zeros(2, -1) }},
 		{"Item: tensor of shape [2] has 2 elements", func() { Zeros(2).Item() }},
 		{"At: index [2] out of range", func() { Zeros(2).At(2) }},
 		{"F32: tensor of shape [3 2] strides [1 3] is not contiguous", func() { Zeros(2, 3).AsStrided([]int{3, 2}, []int{1, 3}, 0).F32() }},

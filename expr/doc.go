@@ -55,7 +55,10 @@
 // The value and every variable's gradient must be finite, or Eval returns
 // an error. Intermediate numbers may be NaN or infinite: the derivative of
 // x^2 with respect to its literal exponent at x = -3 is 9·log(-3), NaN,
-// while df/dx = -6 is fine.
+// while df/dx = -6 is fine. A literal is a constant, so the table and the
+// DOT picture (and the SVG and the explorer, which read the same Result)
+// write "const" where its gradient would be; the JSON keeps the engine's
+// number (null when not finite), for a reader that wants it.
 //
 // # JSON
 //

@@ -13,6 +13,7 @@ import (
 const (
 	valueColor = "darkgreen"
 	gradColor  = "red"
+	constColor = "gray40" // "const" where a literal's gradient would be
 )
 
 // dotNum formats a number for a picture: four significant digits.
@@ -64,14 +65,20 @@ func (r *Result) WriteDOT(w io.Writer) error {
 			v.Name, v.Name, valueColor, dotNum(v.Value), gradColor, dotNum(v.Grad))
 	}
 	literals := 0
-	edge := func(from Operand, to string, grad float64) {
+	edge := func(from Operand, to string, grad float64, toStep bool) {
 		id := r.dotID(from, literals)
 		if from.Kind == FromConst {
 			literals++
 			id = r.dotID(from, literals)
 			fmt.Fprintf(bw, "  %s [shape=plaintext, label=%s];\n", id, strconv.Quote(from.Text))
 		}
-		fmt.Fprintf(bw, "  %s -> %s [label=%s];\n", id, to, wire(from.Value, grad))
+		label := wire(from.Value, grad)
+		if from.Kind == FromConst && toStep {
+			// A literal has no gradient to show (see gradCells).
+			label = fmt.Sprintf(`<<font color="%s">%s</font><br/><font color="%s">const</font>>`,
+				valueColor, dotNum(from.Value), constColor)
+		}
+		fmt.Fprintf(bw, "  %s -> %s [label=%s];\n", id, to, label)
 	}
 	for k := range r.Steps {
 		st := &r.Steps[k]
@@ -83,11 +90,11 @@ func (r *Result) WriteDOT(w io.Writer) error {
 		fmt.Fprintf(bw, "  %s [shape=circle, label=<%s>, xlabel=%s, tooltip=%s%s];\n", id, dotSymbol(st.Symbol),
 			strconv.Quote(st.ID), strconv.Quote(st.Op), style)
 		for i, in := range st.Inputs {
-			edge(in, id, st.Grad[i])
+			edge(in, id, st.Grad[i], true)
 		}
 	}
 	fmt.Fprintf(bw, "  f [shape=plaintext, label=\"f\"];\n")
-	edge(r.Out, "f", 1)
+	edge(r.Out, "f", 1, false) // df/df = 1, even when f is a literal
 	fmt.Fprintf(bw, "}\n")
 	return bw.Flush()
 }

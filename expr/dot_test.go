@@ -90,6 +90,14 @@ func TestDOTParses(t *testing.T) {
 				t.Errorf("%s: wire to undeclared %s", c.src, w.to)
 			}
 			g, rd := greenRE.FindStringSubmatch(w.label), redRE.FindStringSubmatch(w.label)
+			if strings.HasPrefix(w.from, "k_") && w.to != "f" {
+				// A literal into a step: its value, and "const" in gray
+				// where a gradient would be.
+				if g == nil || rd != nil || !strings.Contains(w.label, `<font color="gray40">const</font>`) {
+					t.Errorf("%s: wire %s -> %s label %s: want a green value over a gray const", c.src, w.from, w.to, w.label)
+				}
+				continue
+			}
 			if g == nil || rd == nil || strings.Index(w.label, g[0]) > strings.Index(w.label, rd[0]) {
 				t.Errorf("%s: wire %s -> %s label %s: want a green value over a red gradient", c.src, w.from, w.to, w.label)
 			}

@@ -256,7 +256,7 @@ func Eval(ast *AST, values map[string]float64) (*Result, error) {
 	res.Out = result
 	res.Value = result.Value
 	if bad := nonFinite(res.Value); bad != "" {
-		return nil, fmt.Errorf("the value of the expression is %s", bad)
+		return nil, valueError(res, bad)
 	}
 
 	if resultT.RequiresGrad() {
@@ -298,7 +298,7 @@ func Eval(ast *AST, values map[string]float64) (*Result, error) {
 		v := &res.Vars[i]
 		v.Grad = item(leaves[v.Name].Grad())
 		if bad := nonFinite(v.Grad); bad != "" {
-			return nil, fmt.Errorf("the gradient df/d%s is %s", v.Name, bad)
+			return nil, gradError(res, v.Name, bad)
 		}
 	}
 	return res, nil

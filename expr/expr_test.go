@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,8 +155,8 @@ func TestLectureSigmoidNeuron(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range []string{
-		"n6    Exp  exp(n5)   0.367879  0.367879             -0.534447  -0.196612",
-		"n8    Div  1 / n7    0.731059  0.731059, -0.534447  1          0.731059, -0.534447",
+		"n6    Exp  exp(n5)   0.367879  0.367879          -0.534447  -0.196612",
+		"n8    Div  1 / n7    0.731059  const, -0.534447  1          const, -0.534447",
 		"df/dx1 = -0.5898",
 	} {
 		if !strings.Contains(buf.String(), line) {
@@ -379,7 +380,7 @@ func TestNullIntermediateGradient(t *testing.T) {
 	}
 	buf.Reset()
 	r.WriteTable(&buf)
-	if !strings.Contains(buf.String(), "-6, NaN") {
+	if !strings.Contains(buf.String(), "-6, const") || strings.Contains(buf.String(), "NaN") {
 		t.Errorf("table:\n%s", buf.String())
 	}
 
@@ -390,6 +391,31 @@ func TestNullIntermediateGradient(t *testing.T) {
 	r.WriteJSON(&buf)
 	if r.Value != 1 || grad(t, r, "x") != 1 || !strings.Contains(buf.String(), `"value":null`) || !json.Valid(buf.Bytes()) {
 		t.Errorf("value %v, JSON %s", r.Value, buf.String())
+	}
+}
+
+// The 2 of (x+y)^2 is a constant: the table says so where its gradients
+// would be, whatever number the engine computes for it (NaN for a
+// negative base, a^2·log(a) for a positive one), and explains the word
+// once; the legend is left out when no literal is read.
+func TestTableMarksConstants(t *testing.T) {
+	for _, vars := range [][]string{{"x=-2", "y=1"}, {"x=2", "y=1"}} {
+		r := eval(t, "(x+y)^2", vars...)
+		var buf bytes.Buffer
+		if err := r.WriteTable(&buf); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		row := regexp.MustCompile(`(?m)^n2 .*$`).FindString(out)
+		if strings.Count(row, ", const") != 2 || strings.Contains(out, "NaN") || strings.Count(out, "const = the input is a literal") != 1 {
+			t.Errorf("%v: table\n%s", vars, out)
+		}
+	}
+	r := eval(t, "x*y", "x=1", "y=2")
+	var buf bytes.Buffer
+	r.WriteTable(&buf)
+	if strings.Contains(buf.String(), "const") {
+		t.Errorf("no literal, yet\n%s", buf.String())
 	}
 }
 

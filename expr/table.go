@@ -45,10 +45,18 @@ func (r *Result) Formula(k int) string {
 	return st.Symbol + "(" + strings.Join(names, ", ") + ")"
 }
 
-func joinNums(vs []float64) string {
+// gradCells writes a step's gradients toward its inputs, local or total,
+// with "const" for a literal: a literal has no gradient worth showing (the
+// number the engine computes for it, such as d(a^2)/d2 = a^2·log(a), is
+// NaN for a negative a, and means nothing for a number that never
+// changes).
+func gradCells(st *Step, vs []float64) string {
 	s := make([]string, len(vs))
 	for i, v := range vs {
 		s[i] = short(v)
+		if st.Inputs[i].Kind == FromConst {
+			s[i] = "const"
+		}
 	}
 	return strings.Join(s, ", ")
 }
@@ -75,19 +83,26 @@ func (r *Result) WriteTable(w io.Writer) error {
 	} else {
 		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "node\top\tcomputes\tvalue\tlocal gradient\tupstream\tgradient")
+		literals := false
 		for k := range r.Steps {
 			st := &r.Steps[k]
 			op := st.Op
 			if st.Folded {
 				op += " (const)"
 			}
+			for _, in := range st.Inputs {
+				literals = literals || in.Kind == FromConst
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.ID, op, r.Formula(k), short(st.Value),
-				joinNums(st.Local), short(st.Upstream), joinNums(st.Grad))
+				gradCells(st, st.Local), short(st.Upstream), gradCells(st, st.Grad))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 		bw.WriteString("\nlocal gradient = d(node)/d(input); upstream = df/d(node); gradient = local gradient x upstream = df/d(input)\n")
+		if literals {
+			bw.WriteString("const = the input is a literal: a constant has no gradient\n")
+		}
 	}
 	bw.WriteString("\n")
 	fmt.Fprintf(bw, "f = %s\n", exact(r.Value))

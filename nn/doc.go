@@ -51,6 +51,29 @@
 // Parameters are float32 by default; To(m, backprop.Float64) converts a
 // whole model.
 //
+// # Sequence models
+//
+// MultiheadAttention, RNN, LSTM and GRU have torch.nn's parameters under
+// torch's names, gate orders and initializations, so a PyTorch state dict
+// loads into them (testdata/gen_seq.py writes the references the tests
+// match to 1e-12). TransformerBlock is GPT-2's pre-LayerNorm block;
+// ModuleList holds the blocks of a model. The language models GPT and
+// LSTMLM take Int64 tokens [B, T] and return logits [B, T, Vocab]; GPT is
+// the PyTorch twin of the benchmarks (../shared/bench/w7_gpt_torch.py),
+// with its shapes and initialization:
+//
+//	g, err := nn.NewGPT(nn.GPTConfig{Vocab: v, Context: 64, Layers: 4, Heads: 4, Embd: 128}, rng)
+//	params := nn.Parameters(g)
+//	opt := optim.NewAdamWGroups(optim.DecayGroups(params, 0.1), 3e-3, optim.Betas(0.9, 0.95))
+//	logits := g.Forward(x)                                   // x, y: int64 [B, T]
+//	loss := nn.CrossEntropy(logits.Reshape(-1, v), y.Reshape(-1))
+//
+// Sampling decodes incrementally, one position per new token:
+// MultiheadAttention.ForwardStep with a KVCache, GPT.ForwardStep with a
+// GPTCache (one KVCache per block), LSTMLM.ForwardStep with its LSTMState;
+// Generate wraps the loop around a caller's choice of the next token, such
+// as a Sampler's (temperature, top-k, seeded draws).
+//
 // # Inference without a graph
 //
 // Mark the input NoGrad and nothing is recorded, even though the

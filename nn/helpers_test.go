@@ -35,6 +35,12 @@ func seq(a, b float64, shape ...int) *bp.Tensor {
 // each evaluation (to re-seed a Dropout, say).
 func checkModule(t *testing.T, name string, m Module, x *bp.Tensor, before func()) {
 	t.Helper()
+	checkModuleWith(t, name, gradcheck.Options{}, m, x, before)
+}
+
+// checkModuleWith is checkModule with gradcheck options.
+func checkModuleWith(t *testing.T, name string, opt gradcheck.Options, m Module, x *bp.Tensor, before func()) {
+	t.Helper()
 	ps := slots(m, true, false)
 	orig := make([]*bp.Tensor, len(ps))
 	inputs := []*bp.Tensor{x}
@@ -56,7 +62,10 @@ func checkModule(t *testing.T, name string, m Module, x *bp.Tensor, before func(
 		}
 		return m.Forward(xs[0])
 	}
-	checkFunc(t, name, f, inputs...)
+	r := gradcheck.CheckWith(opt, f, inputs...)
+	if r.MaxRelErr > gradTol || r.MaxRelErr != r.MaxRelErr {
+		t.Errorf("%s: %v", name, r)
+	}
 }
 
 func checkFunc(t *testing.T, name string, f gradcheck.Func, inputs ...*bp.Tensor) {

@@ -26,7 +26,6 @@ import (
 // AMSGrad, "<name>.max_exp_avg_sq".
 type Adam struct {
 	base
-	h         hyper
 	decoupled bool // AdamW
 	max       int  // index of max_exp_avg_sq; -1 without AMSGrad
 }
@@ -38,7 +37,7 @@ var adamOptions = []string{"Betas", "Eps", "WeightDecay", "AMSGrad", "Maximize"}
 // gradient; NewAdamW decouples it. It takes the options Betas, Eps,
 // WeightDecay, AMSGrad and Maximize.
 func NewAdam(params []Param, lr float64, opts ...Option) *Adam {
-	return newAdam("Adam", params, lr, 0, opts)
+	return newAdam("Adam", []Group{{Params: params}}, false, lr, 0, opts)
 }
 
 // NewAdamW returns an AdamW optimizer: Adam with decoupled weight decay,
@@ -46,28 +45,48 @@ func NewAdam(params []Param, lr float64, opts ...Option) *Adam {
 // adding to the gradient (Loshchilov & Hutter). The default weight decay is
 // 0.01, as in PyTorch. It takes the same options as NewAdam.
 func NewAdamW(params []Param, lr float64, opts ...Option) *Adam {
-	return newAdam("AdamW", params, lr, 0.01, opts)
+	return newAdam("AdamW", []Group{{Params: params}}, false, lr, 0.01, opts)
 }
 
-func newAdam(op string, params []Param, lr, wd float64, opts []Option) *Adam {
-	h := hyper{beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: wd}
+// NewAdamGroups returns an Adam optimizer over parameter groups, each with
+// its own LRScale, WeightDecay, Betas and Eps (see Group); opts apply to
+// every group.
+func NewAdamGroups(groups []Group, lr float64, opts ...Option) *Adam {
+	return newAdam("Adam", groups, true, lr, 0, opts)
+}
+
+// NewAdamWGroups returns an AdamW optimizer over parameter groups, each
+// with its own LRScale, WeightDecay, Betas and Eps (see Group and
+// DecayGroups); opts apply to every group.
+func NewAdamWGroups(groups []Group, lr float64, opts ...Option) *Adam {
+	return newAdam("AdamW", groups, true, lr, 0.01, opts)
+}
+
+func newAdam(op string, groups []Group, grouped bool, lr, wd float64, opts []Option) *Adam {
+	h := hyper{lrScale: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: wd}
 	applyOptions(op, &h, adamOptions, opts)
-	nonNegative(op, "eps", h.eps)
-	nonNegative(op, "weight decay", h.weightDecay)
-	if !(h.beta1 >= 0 && h.beta1 < 1) {
-		panic(fmt.Sprintf("optim: New%s: invalid beta1 %v, want 0 <= beta1 < 1", op, h.beta1))
-	}
-	if !(h.beta2 >= 0 && h.beta2 < 1) {
-		panic(fmt.Sprintf("optim: New%s: invalid beta2 %v, want 0 <= beta2 < 1", op, h.beta2))
-	}
 	kinds := []string{"exp_avg", "exp_avg_sq"}
-	o := &Adam{h: h, decoupled: op == "AdamW", max: -1}
+	o := &Adam{decoupled: op == "AdamW", max: -1}
 	if h.amsgrad {
 		o.max = len(kinds)
 		kinds = append(kinds, "max_exp_avg_sq")
 	}
-	o.base = newBase(op, params, lr, kinds)
+	o.base = newGroupedBase(op, groups, grouped, lr, kinds, h, adamOptions, checkAdam)
 	return o
+}
+
+func checkAdam(h *hyper) error {
+	switch {
+	case !(h.eps >= 0) || math.IsInf(h.eps, 0):
+		return fmt.Errorf("invalid eps %v", h.eps)
+	case !(h.weightDecay >= 0) || math.IsInf(h.weightDecay, 0):
+		return fmt.Errorf("invalid weight decay %v", h.weightDecay)
+	case !(h.beta1 >= 0 && h.beta1 < 1):
+		return fmt.Errorf("invalid beta1 %v, want 0 <= beta1 < 1", h.beta1)
+	case !(h.beta2 >= 0 && h.beta2 < 1):
+		return fmt.Errorf("invalid beta2 %v, want 0 <= beta2 < 1", h.beta2)
+	}
+	return nil
 }
 
 // Step updates every parameter that has a gradient.
@@ -80,7 +99,8 @@ func (o *Adam) Step() {
 		}
 		o.pstep[i]++
 		bs := o.buffers(i)
-		c := adamConsts(o.lr, o.pstep[i], &o.h, o.decoupled)
+		h, lr := o.hyperOf(i)
+		c := adamConsts(lr, o.pstep[i], h, o.decoupled)
 		if p.T.DType() == bp.Float32 {
 			adamUpdate(p.T.F32(), g.F32(), bs[0].F32(), bs[1].F32(), stepBuf(bs, o.max, raw32), &c)
 		} else {

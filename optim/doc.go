@@ -25,6 +25,20 @@
 // "fc1.weight.exp_avg" that a checkpoint saves and LoadState restores; a
 // restored run continues bit for bit like one that never stopped.
 //
+// # Parameter groups
+//
+// As PyTorch's param_groups, the Groups constructors (NewAdamWGroups, ...)
+// give sets of parameters hyperparameters of their own: a weight decay, a
+// learning rate as a multiple of the optimizer's (LRScale), betas, eps,
+// alpha. DecayGroups makes the split of GPT training, weight decay on
+// weights and embeddings only:
+//
+//	opt := optim.NewAdamWGroups(optim.DecayGroups(params, 0.1), 3e-3, optim.Betas(0.9, 0.95))
+//
+// The State of a grouped optimizer also holds each group's size and
+// hyperparameters ("param_groups.0.weight_decay", ...), and LoadState
+// restores them, as torch's load_state_dict does.
+//
 // # In place, without allocation
 //
 // Step writes the new values straight into each parameter's storage

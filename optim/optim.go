@@ -66,6 +66,49 @@ type base struct {
 	kinds []string       // names of the buffers each parameter gets
 	bufs  [][]*bp.Tensor // bufs[i][k]: buffer kinds[k] of parameter i; nil until its first update
 	pstep []int64        // updates parameter i has had
+
+	// Parameter groups (groups.go). An optimizer built from a plain list
+	// has one group.
+	hs        []hyper            // hyperparameters of each group
+	group     []int              // group of parameter i
+	gsize     []int              // parameters in each group
+	grouped   bool               // built from groups: State saves them
+	groupable []string           // options a group may set, LRScale aside
+	check     func(*hyper) error // validates a group's hyperparameters
+}
+
+// newGroupedBase is newBase for the parameters of groups, with h the
+// optimizer's hyperparameters (each group's options apply over them),
+// allowed the options the optimizer takes and check its validation of
+// hyperparameters. grouped says the caller gave groups, not a plain list.
+func newGroupedBase(op string, groups []Group, grouped bool, lr float64, kinds []string, h hyper, allowed []string, check func(*hyper) error) base {
+	if err := check(&h); err != nil {
+		panic(fmt.Sprintf("optim: New%s: %v", op, err))
+	}
+	hs := groupHypers(op, h, allowed, groups, func(gh *hyper) {
+		if err := check(gh); err != nil {
+			panic(fmt.Sprintf("optim: New%s: %v", op, err))
+		}
+	})
+	params, group := flatten(groups)
+	b := newBase(op, params, lr, kinds)
+	b.hs, b.group, b.grouped, b.check = hs, group, grouped, check
+	b.gsize = make([]int, len(groups))
+	for _, g := range group {
+		b.gsize[g]++
+	}
+	for _, o := range groupOptions {
+		if o != "LRScale" && slices.Contains(allowed, o) {
+			b.groupable = append(b.groupable, o)
+		}
+	}
+	return b
+}
+
+// hyperOf returns the hyperparameters and learning rate of parameter i.
+func (b *base) hyperOf(i int) (*hyper, float64) {
+	h := &b.hs[b.group[i]]
+	return h, b.lr * h.lrScale
 }
 
 func newBase(op string, params []Param, lr float64, kinds []string) base {
@@ -191,6 +234,7 @@ func (b *base) State() map[string]*bp.Tensor {
 			m[p.Name+"."+kind] = c
 		}
 	}
+	b.saveGroups(m)
 	return m
 }
 
@@ -224,6 +268,11 @@ func (b *base) LoadState(m map[string]*bp.Tensor) error {
 		return fmt.Errorf("optim: %s: no %q in the state", op, "step")
 	}
 	steps, err := countOf(op, "step", stepT)
+	if err != nil {
+		return err
+	}
+
+	hs, err := b.loadGroups(op, get)
 	if err != nil {
 		return err
 	}
@@ -276,7 +325,7 @@ func (b *base) LoadState(m map[string]*bp.Tensor) error {
 		return fmt.Errorf("optim: %s: unknown keys %s (another model, or other options?)", op, strings.Join(unknown, ", "))
 	}
 
-	b.lr, b.steps = lr, steps
+	b.lr, b.steps, b.hs = lr, steps, hs
 	for i := range b.params {
 		b.pstep[i] = psteps[i]
 		if psteps[i] == 0 {
@@ -319,6 +368,7 @@ type Option struct {
 
 // hyper is the union of every optimizer's hyperparameters.
 type hyper struct {
+	lrScale                          float64 // a group's learning rate over the optimizer's
 	momentum, dampening, weightDecay float64
 	alpha, eps, beta1, beta2         float64
 	nesterov, centered, amsgrad      bool
@@ -374,16 +424,12 @@ func applyOptions(op string, h *hyper, allowed []string, opts []Option) {
 		if o.apply == nil {
 			panic(fmt.Sprintf("optim: New%s: zero Option", op))
 		}
+		if o.name == "LRScale" {
+			panic(fmt.Sprintf("optim: New%s: LRScale is an option of a Group, not of the whole optimizer", op))
+		}
 		if !slices.Contains(allowed, o.name) {
 			panic(fmt.Sprintf("optim: New%s: option %s does not apply to %s (it takes %s)", op, o.name, op, strings.Join(allowed, ", ")))
 		}
 		o.apply(h)
-	}
-}
-
-// nonNegative panics unless v >= 0 and finite.
-func nonNegative(op, what string, v float64) {
-	if !(v >= 0) || math.IsInf(v, 0) {
-		panic(fmt.Sprintf("optim: New%s: invalid %s %v", op, what, v))
 	}
 }

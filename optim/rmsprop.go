@@ -1,6 +1,9 @@
 package optim
 
 import (
+	"fmt"
+	"math"
+
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/internal/kernels"
 )
@@ -22,7 +25,6 @@ import (
 // centered.
 type RMSprop struct {
 	base
-	h        hyper
 	mom, avg int // buffer indices; -1 when absent
 }
 
@@ -30,13 +32,22 @@ type RMSprop struct {
 // (PyTorch's default is 0.01). It takes the options Alpha, Eps,
 // WeightDecay, Momentum, Centered and Maximize.
 func NewRMSprop(params []Param, lr float64, opts ...Option) *RMSprop {
-	h := hyper{alpha: 0.99, eps: 1e-8}
-	applyOptions("RMSprop", &h, []string{"Alpha", "Eps", "WeightDecay", "Momentum", "Centered", "Maximize"}, opts)
-	nonNegative("RMSprop", "alpha", h.alpha)
-	nonNegative("RMSprop", "eps", h.eps)
-	nonNegative("RMSprop", "momentum", h.momentum)
-	nonNegative("RMSprop", "weight decay", h.weightDecay)
-	o := &RMSprop{h: h, mom: -1, avg: -1}
+	return newRMSprop([]Group{{Params: params}}, false, lr, opts)
+}
+
+// NewRMSpropGroups returns an RMSprop optimizer over parameter groups, each
+// with its own LRScale, WeightDecay, Alpha and Eps (see Group); opts apply
+// to every group.
+func NewRMSpropGroups(groups []Group, lr float64, opts ...Option) *RMSprop {
+	return newRMSprop(groups, true, lr, opts)
+}
+
+var rmspropOptions = []string{"Alpha", "Eps", "WeightDecay", "Momentum", "Centered", "Maximize"}
+
+func newRMSprop(groups []Group, grouped bool, lr float64, opts []Option) *RMSprop {
+	h := hyper{lrScale: 1, alpha: 0.99, eps: 1e-8}
+	applyOptions("RMSprop", &h, rmspropOptions, opts)
+	o := &RMSprop{mom: -1, avg: -1}
 	kinds := []string{"square_avg"}
 	if h.momentum > 0 {
 		o.mom = len(kinds)
@@ -46,8 +57,20 @@ func NewRMSprop(params []Param, lr float64, opts ...Option) *RMSprop {
 		o.avg = len(kinds)
 		kinds = append(kinds, "grad_avg")
 	}
-	o.base = newBase("RMSprop", params, lr, kinds)
+	o.base = newGroupedBase("RMSprop", groups, grouped, lr, kinds, h, rmspropOptions, checkRMSprop)
 	return o
+}
+
+func checkRMSprop(h *hyper) error {
+	for _, f := range []struct {
+		what string
+		v    float64
+	}{{"alpha", h.alpha}, {"eps", h.eps}, {"momentum", h.momentum}, {"weight decay", h.weightDecay}} {
+		if !(f.v >= 0) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("invalid %s %v", f.what, f.v)
+		}
+	}
+	return nil
 }
 
 // Step updates every parameter that has a gradient.
@@ -60,10 +83,11 @@ func (o *RMSprop) Step() {
 		}
 		o.pstep[i]++
 		bs := o.buffers(i)
+		h, lr := o.hyperOf(i)
 		if p.T.DType() == bp.Float32 {
-			rmspropUpdate(p.T.F32(), g.F32(), bs[0].F32(), stepBuf(bs, o.mom, raw32), stepBuf(bs, o.avg, raw32), o.lr, &o.h)
+			rmspropUpdate(p.T.F32(), g.F32(), bs[0].F32(), stepBuf(bs, o.mom, raw32), stepBuf(bs, o.avg, raw32), lr, h)
 		} else {
-			rmspropUpdate(p.T.F64(), g.F64(), bs[0].F64(), stepBuf(bs, o.mom, raw64), stepBuf(bs, o.avg, raw64), o.lr, &o.h)
+			rmspropUpdate(p.T.F64(), g.F64(), bs[0].F64(), stepBuf(bs, o.mom, raw64), stepBuf(bs, o.avg, raw64), lr, h)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package optim
 
 import (
 	"fmt"
+	"math"
 
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/internal/kernels"
@@ -19,27 +20,44 @@ import (
 // Its state is "<name>.momentum_buffer" per parameter when momentum is on.
 type SGD struct {
 	base
-	h hyper
 }
 
 // NewSGD returns an SGD optimizer over params with learning rate lr. It
 // takes the options Momentum, Dampening, Nesterov, WeightDecay and Maximize.
 func NewSGD(params []Param, lr float64, opts ...Option) *SGD {
-	var h hyper
-	applyOptions("SGD", &h, []string{"Momentum", "Dampening", "Nesterov", "WeightDecay", "Maximize"}, opts)
-	nonNegative("SGD", "momentum", h.momentum)
-	nonNegative("SGD", "weight decay", h.weightDecay)
-	if h.dampening != h.dampening {
-		panic(fmt.Sprintf("optim: NewSGD: invalid dampening %v", h.dampening))
-	}
-	if h.nesterov && (h.momentum <= 0 || h.dampening != 0) {
-		panic(fmt.Sprintf("optim: NewSGD: Nesterov momentum needs momentum > 0 and zero dampening (have momentum %v, dampening %v)", h.momentum, h.dampening))
-	}
+	return newSGD([]Group{{Params: params}}, false, lr, opts)
+}
+
+// NewSGDGroups returns an SGD optimizer over parameter groups, each with
+// its own LRScale and WeightDecay (see Group); opts apply to every group.
+func NewSGDGroups(groups []Group, lr float64, opts ...Option) *SGD {
+	return newSGD(groups, true, lr, opts)
+}
+
+var sgdOptions = []string{"Momentum", "Dampening", "Nesterov", "WeightDecay", "Maximize"}
+
+func newSGD(groups []Group, grouped bool, lr float64, opts []Option) *SGD {
+	h := hyper{lrScale: 1}
+	applyOptions("SGD", &h, sgdOptions, opts)
 	var kinds []string
 	if h.momentum != 0 {
 		kinds = []string{"momentum_buffer"}
 	}
-	return &SGD{base: newBase("SGD", params, lr, kinds), h: h}
+	return &SGD{base: newGroupedBase("SGD", groups, grouped, lr, kinds, h, sgdOptions, checkSGD)}
+}
+
+func checkSGD(h *hyper) error {
+	switch {
+	case !(h.momentum >= 0) || math.IsInf(h.momentum, 0):
+		return fmt.Errorf("invalid momentum %v", h.momentum)
+	case !(h.weightDecay >= 0) || math.IsInf(h.weightDecay, 0):
+		return fmt.Errorf("invalid weight decay %v", h.weightDecay)
+	case h.dampening != h.dampening:
+		return fmt.Errorf("invalid dampening %v", h.dampening)
+	case h.nesterov && (h.momentum <= 0 || h.dampening != 0):
+		return fmt.Errorf("Nesterov momentum needs momentum > 0 and zero dampening (have momentum %v, dampening %v)", h.momentum, h.dampening)
+	}
+	return nil
 }
 
 // Step updates every parameter that has a gradient.
@@ -53,10 +71,11 @@ func (o *SGD) Step() {
 		first := o.pstep[i] == 0
 		o.pstep[i]++
 		bs := o.buffers(i)
+		h, lr := o.hyperOf(i)
 		if p.T.DType() == bp.Float32 {
-			sgdUpdate(p.T.F32(), g.F32(), stepBuf(bs, 0, raw32), first, o.lr, &o.h)
+			sgdUpdate(p.T.F32(), g.F32(), stepBuf(bs, 0, raw32), first, lr, h)
 		} else {
-			sgdUpdate(p.T.F64(), g.F64(), stepBuf(bs, 0, raw64), first, o.lr, &o.h)
+			sgdUpdate(p.T.F64(), g.F64(), stepBuf(bs, 0, raw64), first, lr, h)
 		}
 	}
 }

@@ -202,7 +202,7 @@ func (t *Trainer) runEpochDistributed(ctx context.Context, p Progress) (Metrics,
 		}
 		lv := stats[0] / stats[2]
 		if math.IsNaN(lv) || math.IsInf(lv, 0) {
-			return Metrics{}, SharedError{fmt.Errorf("the loss became %v at epoch %d, step %d (learning rate %g): training diverged; try a smaller --lr or --clip-grad-norm", lv, e+1, t.Step+1, lr)}
+			return Metrics{}, SharedError{fmt.Errorf("the loss became %v at epoch %d, step %d (learning rate %g): training diverged; try a smaller --lr or --clip-grad-norm (--detect-anomaly names the op that made it)", lv, e+1, t.Step+1, lr)}
 		}
 		if cfg.ClipGradNorm > 0 {
 			optim.ClipGradNorm(t.params, cfg.ClipGradNorm)

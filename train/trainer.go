@@ -200,7 +200,8 @@ type BatchStats struct {
 // reports progress to p, which may be nil. When ctx ends in the middle,
 // it returns ctx's error and the Trainer holds a partly trained epoch:
 // save nothing from it, resume from the last checkpoint instead.
-func (t *Trainer) RunEpoch(ctx context.Context, p Progress) (Metrics, error) {
+func (t *Trainer) RunEpoch(ctx context.Context, p Progress) (_ Metrics, err error) {
+	defer t.recoverAnomaly(&err)
 	if t.ddp != nil {
 		return t.runEpochDistributed(ctx, p)
 	}
@@ -230,7 +231,7 @@ func (t *Trainer) RunEpoch(ctx context.Context, p Progress) (Metrics, error) {
 		loss := t.Loss(logits, b.Y)
 		lv := loss.Item()
 		if math.IsNaN(lv) || math.IsInf(lv, 0) {
-			return Metrics{}, fmt.Errorf("the loss became %v at epoch %d, step %d (learning rate %g): training diverged; try a smaller --lr or --clip-grad-norm", lv, e+1, t.Step+1, lr)
+			return Metrics{}, fmt.Errorf("the loss became %v at epoch %d, step %d (learning rate %g): training diverged; try a smaller --lr or --clip-grad-norm (--detect-anomaly names the op that made it)", lv, e+1, t.Step+1, lr)
 		}
 		loss.Backward()
 		if cfg.ClipGradNorm > 0 {

@@ -466,3 +466,27 @@ func TestSchedules(t *testing.T) {
 		t.Errorf("cosine with warmup: %v", r.lrs)
 	}
 }
+
+// In anomaly mode the same run stops at the op where the first infinity or
+// NaN appeared, and says which and where.
+func TestDivergenceInAnomalyMode(t *testing.T) {
+	trainSet, testSet := synthetic(64, 6, 1), synthetic(16, 6, 2)
+	cfg, _ := Defaults("mlp")
+	cfg.LR, cfg.Epochs, cfg.Batch = 1e30, 1, 16
+	tr, _ := New(cfg, trainSet, testSet)
+	bp.SetDetectAnomaly(true)
+	defer bp.SetDetectAnomaly(false)
+	err := tr.Run(context.Background(), "", nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{"anomaly at epoch 1, step ", " in its output", "input shapes", "recorded at ", "trainer.go:"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error %q is not one line", msg)
+	}
+}

@@ -11,6 +11,7 @@ import (
 // node per operation, and on every wire the value in green and the
 // gradient in red. A variable used several times branches at a fork point:
 // the wire into the fork carries df/dvariable, each branch its own share.
+// A literal's wire is labelled "const" and carries no gradient.
 func FromExpr(res *expr.Result) *Graph {
 	g := &Graph{Title: res.Src}
 	type src struct {
@@ -44,9 +45,12 @@ func FromExpr(res *expr.Result) *Graph {
 			case expr.FromVar:
 				uses[in.Name] = append(uses[in.Name], e)
 			default:
+				// A literal has no gradient to show (what the engine
+				// computes for it, d(a^2)/d2 = a^2·log(a), is NaN for a
+				// negative a): its wire says "const" in gray instead.
 				id := fmt.Sprintf("c%d_%d", k, i)
 				g.Nodes = append(g.Nodes, Node{ID: id, Kind: KindConst, Label: in.Text})
-				e.From = id
+				e.From, e.Label, e.Grad = id, "const", ""
 				g.Edges = append(g.Edges, e)
 			}
 		}

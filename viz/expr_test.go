@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/gobackprop/backprop/expr"
@@ -86,5 +87,34 @@ func TestFromExprForkCarriesTotal(t *testing.T) {
 	var buf bytes.Buffer
 	if err := g.WriteSVG(&buf); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The 2 of (x+y)^2 is a constant: its wire says so, in gray, and carries
+// no gradient, where it used to carry a red NaN (x+y < 0) or a meaningless
+// (x+y)^2·log(x+y).
+func TestFromExprConstantHasNoGradient(t *testing.T) {
+	for _, vars := range []map[string]float64{{"x": -2, "y": 1}, {"x": 2, "y": 1}} {
+		g := FromExpr(evalExpr(t, "(x+y)^2", vars))
+		consts := 0
+		for _, e := range g.Edges {
+			if !strings.HasPrefix(e.From, "c") {
+				continue
+			}
+			consts++
+			if e.Label != "const" || e.Grad != "" || e.Value != "2" {
+				t.Errorf("%v: wire from the literal %+v", vars, e)
+			}
+		}
+		if consts != 1 {
+			t.Errorf("%v: %d wires from literals, want 1", vars, consts)
+		}
+		var buf bytes.Buffer
+		if err := g.WriteSVG(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(buf.String(), "NaN") || !strings.Contains(buf.String(), ">const</text>") {
+			t.Errorf("%v: SVG shows NaN or no const mark", vars)
+		}
 	}
 }

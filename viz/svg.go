@@ -2,6 +2,7 @@ package viz
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -14,8 +15,8 @@ import (
 // node is a <g class="node"> and each edge a <g class="edge"> (with a
 // <title> for tooltips and data-id, data-from and data-to attributes
 // holding the Graph's IDs, for pages that script it). It returns an error
-// for an edge to an unknown node, a duplicate ID or a cycle, or when
-// writing fails.
+// for an edge to an unknown node, a duplicate ID or a cycle, for a graph
+// of more than MaxSVGNodes nodes, or when writing fails.
 func (g *Graph) WriteSVG(w io.Writer) error {
 	L, err := newLayout(g)
 	if err != nil {
@@ -30,6 +31,9 @@ func (g *Graph) WriteSVG(w io.Writer) error {
 type svgWriter struct {
 	w *bufio.Writer
 	L *layout
+	// Per vertex, the place of each neighbour among its wires on the left
+	// and on the right, sorted by height (portIndex).
+	inPlace, outPlace map[int]map[int]int
 }
 
 // f formats a coordinate: one decimal is plenty and keeps output stable.
@@ -196,24 +200,30 @@ func (s *svgWriter) port(ni, k, count int, right bool) (float64, float64) {
 }
 
 // portIndex is the place of neighbour u among v's neighbours on one side,
-// ordered by height so that wires do not cross at the node.
+// ordered by height so that wires do not cross at the node. The order of
+// each side is sorted once: a fork with thousands of branches would
+// otherwise sort them once per branch.
 func (s *svgWriter) portIndex(v, u int, right bool) (int, int) {
 	L := s.L
 	nb := L.verts[v].in
+	cache := &s.inPlace
 	if right {
-		nb = L.verts[v].out
+		nb, cache = L.verts[v].out, &s.outPlace
 	}
-	sorted := slices.Clone(nb)
-	slices.SortStableFunc(sorted, func(a, b int) int {
-		switch ya, yb := L.verts[a].y, L.verts[b].y; {
-		case ya < yb:
-			return -1
-		case ya > yb:
-			return 1
+	if *cache == nil {
+		*cache = make(map[int]map[int]int)
+	}
+	place, ok := (*cache)[v]
+	if !ok {
+		sorted := slices.Clone(nb)
+		slices.SortStableFunc(sorted, func(a, b int) int { return cmp.Compare(L.verts[a].y, L.verts[b].y) })
+		place = make(map[int]int, len(sorted))
+		for i := len(sorted) - 1; i >= 0; i-- { // the first of equal neighbours wins
+			place[sorted[i]] = i
 		}
-		return 0
-	})
-	return slices.Index(sorted, u), len(sorted)
+		(*cache)[v] = place
+	}
+	return place[u], len(nb)
 }
 
 func (s *svgWriter) edge(ei int) {

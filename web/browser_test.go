@@ -284,8 +284,10 @@ type pageState struct {
 }
 
 const readState = `(() => {
-	const nums = (el) => el ? Array.from(el.querySelectorAll(".num")).map(s => ({text: s.textContent, v: s.dataset.v})) : [];
-	const txt = (el) => el && el.textContent !== "" ? {text: el.textContent, v: el.dataset.v} : null;
+	const nums = (el) => el ? Array.from(el.querySelectorAll(".num, .const-mark")).map(s =>
+		({text: s.textContent, v: s.classList.contains("const-mark") ? "const" : s.dataset.v})) : [];
+	const txt = (el) => el && el.textContent !== "" ?
+		{text: el.textContent, v: el.classList.contains("const-mark") ? "const" : el.dataset.v} : null;
 	const d = document.getElementById("stepper").dataset;
 	const title = document.querySelector("#graph > title");
 	return {
@@ -357,6 +359,31 @@ func checkNums(t *testing.T, where string, got []shown, want []float64, visible 
 	}
 }
 
+// checkGrads checks a step's gradients toward its inputs: the engine's
+// numbers, and "const" for every literal, which has no gradient to show.
+func checkGrads(t *testing.T, where string, got []shown, step expr.Step, want []float64, visible bool) {
+	t.Helper()
+	if !visible || len(got) != len(want) {
+		checkNums(t, where, got, want, visible)
+		return
+	}
+	for i := range want {
+		w := fmt.Sprintf("%s[%d]", where, i)
+		if step.Inputs[i].Kind == expr.FromConst {
+			checkConst(t, w, got[i])
+		} else {
+			checkNum(t, w, got[i], want[i])
+		}
+	}
+}
+
+func checkConst(t *testing.T, where string, got shown) {
+	t.Helper()
+	if got.V != "const" || got.Text != "const" {
+		t.Errorf("%s: shows %+v, want the mark const (a literal has no gradient)", where, got)
+	}
+}
+
 // checkFrame checks everything shown at frame f against the engine's
 // result: the table, the wires' labels and the variables.
 func checkFrame(t *testing.T, st *pageState, res *expr.Result, f int) {
@@ -378,9 +405,9 @@ func checkFrame(t *testing.T, st *pageState, res *expr.Result, f int) {
 		}
 		checkNums(t, where+" value", row.Value, []float64{step.Value}, k < fwd)
 		done := tick >= n-k
-		checkNums(t, where+" local", row.Local, step.Local, done)
+		checkGrads(t, where+" local", row.Local, step, step.Local, done)
 		checkNums(t, where+" upstream", row.Upstream, []float64{step.Upstream}, done)
-		checkNums(t, where+" gradient", row.Grad, step.Grad, done)
+		checkGrads(t, where+" gradient", row.Grad, step, step.Grad, done)
 		wantCur := k == f-1 || (tick >= 1 && k == n-tick)
 		if row.Current != wantCur {
 			t.Errorf("%s: current %v, want %v", where, row.Current, wantCur)
@@ -412,7 +439,11 @@ func checkFrame(t *testing.T, st *pageState, res *expr.Result, f int) {
 			checkNum(t, where+" value", *e.Val, val)
 		}
 		if e.Grad != nil {
-			checkNum(t, where+" gradient", *e.Grad, grad)
+			if e.Step >= 0 && res.Steps[e.Step].Inputs[e.Input].Kind == expr.FromConst {
+				checkConst(t, where+" gradient", *e.Grad)
+			} else {
+				checkNum(t, where+" gradient", *e.Grad, grad)
+			}
 		}
 	}
 	for i, v := range res.Vars {
@@ -646,15 +677,29 @@ func TestBrowserExamples(t *testing.T) {
 func TestBrowserSmallCases(t *testing.T) {
 	p := newPage(t)
 	p.open("")
-	for _, c := range []struct{ src, vars string }{{"x", "x=3"}, {"2*3*x + 1", "x=-0.5"}} {
+	// (x+y)^2 at x+y < 0: the engine's gradient toward the 2 is NaN, which
+	// the page must not show; the 2 is a constant.
+	for _, c := range []struct{ src, vars string }{{"x", "x=3"}, {"2*3*x + 1", "x=-0.5"}, {"(x+y)^2", "x=-2 y=1"}} {
 		res := mustEval(t, c.src, c.vars)
 		p.enter(c.src, c.vars)
 		p.do(chromedp.Focus(chromedp.ID("graph-wrap")))
 		checkFrame(t, p.state(), res, 0)
 		p.key(kb.End)
-		checkFrame(t, p.state(), res, 2*len(res.Steps)+1)
+		st := p.state()
+		checkFrame(t, st, res, 2*len(res.Steps)+1)
+		for _, row := range st.Rows {
+			for _, g := range append(row.Local, row.Grad...) {
+				if g.Text == "NaN" {
+					t.Errorf("%s: the table shows NaN: %+v", c.src, row)
+				}
+			}
+		}
 		p.key(kb.ArrowLeft)
-		checkFrame(t, p.state(), res, 2*len(res.Steps))
+		st = p.state()
+		checkFrame(t, st, res, 2*len(res.Steps))
+		if c.src == "(x+y)^2" && (!strings.Contains(st.Explain, "2 is a constant: it has no gradient") || strings.Contains(st.Explain, "NaN")) {
+			t.Errorf("the backward step of n2 explains %q", st.Explain)
+		}
 	}
 }
 

@@ -84,8 +84,9 @@ func (v *jsonNum) UnmarshalJSON(b []byte) error {
 
 // handleGrad serves POST /api/grad. Every mistake in the request is a 4xx
 // with a message: 413 for a body over the limit, 400 for everything else
-// (malformed JSON, an expression too long or wrong, a variable without a
-// value or a value without a variable, a result that is not finite).
+// (malformed JSON, a key given twice, an expression too long or wrong, a
+// variable without a value or a value without a variable, a result that is
+// not finite).
 func (s *Server) handleGrad(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
 	var tooBig *http.MaxBytesError
@@ -110,12 +111,64 @@ func (s *Server) handleGrad(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, apiError{Error: "bad request: " + describeJSONError(err)})
 		return
 	}
+	if e := duplicateKey(data); e != nil {
+		writeError(w, http.StatusBadRequest, *e)
+		return
+	}
 	resp, e := s.grad(&req)
 	if e != nil {
 		writeError(w, http.StatusBadRequest, *e)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// duplicateKey finds a key given twice in one object of a valid JSON
+// body. encoding/json keeps the last value silently; `backprop grad x=1
+// x=2` is an error, and so is {"vars": {"x": 1, "x": 2}}, lest the page
+// and the command disagree on what was asked. The error names the key and,
+// for a variable, the field.
+func duplicateKey(data []byte) *apiError {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	// One entry per open object or array: the keys seen in an object, nil
+	// in an array.
+	type open struct {
+		keys map[string]bool
+		name string // the key whose value this is
+	}
+	var stack []open
+	key := "" // the key of the value that comes next
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF: the body was decoded already, so nothing else
+		}
+		// In an object, a string where a key may stand is a key: Token
+		// returns keys and values alike, but a value follows its key.
+		if n := len(stack); n > 0 && stack[n-1].keys != nil && key == "" {
+			if k, ok := tok.(string); ok {
+				top := stack[n-1]
+				if top.keys[k] {
+					if n == 2 && top.name == "vars" {
+						return &apiError{Error: fmt.Sprintf("variable %s is given twice", truncate(k, 40)), Field: "vars"}
+					}
+					return &apiError{Error: fmt.Sprintf("bad request: key %q is given twice", truncate(k, 40))}
+				}
+				top.keys[k] = true
+				key = k
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, open{keys: map[string]bool{}, name: key})
+		case json.Delim('['):
+			stack = append(stack, open{name: key})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		key = ""
+	}
 }
 
 // describeJSONError says what is wrong with a request body in terms of the
@@ -167,6 +220,12 @@ func (s *Server) grad(req *gradRequest) (*gradResponse, *apiError) {
 		}
 		return nil, &apiError{Error: err.Error(), Field: "expr"}
 	}
+	if n := countOps(ast); n > s.opts.MaxOps {
+		return nil, &apiError{
+			Error: fmt.Sprintf("the expression has %d operations; the limit is %d", n, s.opts.MaxOps),
+			Field: "expr",
+		}
+	}
 	vals, err := parseVars(req.Vars)
 	if err != nil {
 		return nil, &apiError{Error: err.Error(), Field: "vars"}
@@ -206,6 +265,26 @@ func (s *Server) grad(req *gradRequest) (*gradResponse, *apiError) {
 		resp.Formulas[k] = res.Formula(k)
 	}
 	return resp, nil
+}
+
+// countOps counts the operations of an expression: every node that is not
+// a number or a variable. The walk keeps its own stack, since a long
+// expression nests deeply.
+func countOps(a *expr.AST) int {
+	n := 0
+	stack := []*expr.Node{a.Root}
+	for len(stack) > 0 {
+		nd := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if nd == nil {
+			continue
+		}
+		if nd.Kind != expr.Num && nd.Kind != expr.Var {
+			n++
+		}
+		stack = append(stack, nd.Args...)
+	}
+	return n
 }
 
 // varSums lists the variables with their gradients summed tick by tick,

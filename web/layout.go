@@ -1,7 +1,10 @@
 package web
 
 import (
+	"cmp"
 	"math"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -216,12 +219,13 @@ func layoutResult(r *expr.Result) *layout {
 // variables down, in order, until no two of them, nor a variable and a
 // literal of the first column, are closer than minVarDY rows.
 func (l *layouter) placeVars() {
-	var taken []float64 // rows of the literals in column 0
+	var taken []float64 // rows of the literals in column 0 and of placed variables, sorted
 	for _, v := range l.L.Vertices {
 		if v.Kind == "const" && v.col == 0 {
 			taken = append(taken, v.row)
 		}
 	}
+	slices.Sort(taken)
 	order := make([]int, len(l.varV))
 	want := make([]float64, len(l.varV))
 	for i, rows := range l.uses {
@@ -234,25 +238,32 @@ func (l *layouter) placeVars() {
 			want[i] = s / float64(len(rows))
 		}
 	}
-	// A stable insertion sort: ties keep the order of first use.
-	for i := 1; i < len(order); i++ {
-		for j := i; j > 0 && want[order[j]] < want[order[j-1]]; j-- {
-			order[j], order[j-1] = order[j-1], order[j]
-		}
-	}
+	// Ties keep the order of first use.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(want[a], want[b]) })
 	for _, i := range order {
-		row := want[i]
-		for moved := true; moved; {
-			moved = false
-			for _, t := range taken {
-				if math.Abs(row-t) < minVarDY-1e-9 {
-					row = t + minVarDY
-					moved = true
-				}
-			}
-		}
-		taken = append(taken, row)
+		row := pushDown(taken, want[i])
+		k, _ := slices.BinarySearch(taken, row)
+		taken = slices.Insert(taken, k, row)
 		l.L.Vertices[l.varV[i]].row = row
+	}
+}
+
+// pushDown moves row below every taken row closer than minVarDY: past the
+// lowest of those, and again while that lands too close to the next.
+// Moving past the lowest close row at each step ends where moving past
+// any close row would, since rows only move down and a row that was close
+// stays close until passed; taken is sorted, so each step is a binary
+// search, and a long run of literals is crossed in one walk.
+func pushDown(taken []float64, row float64) float64 {
+	const eps = 1e-9
+	for {
+		// The lowest taken row above row+minVarDY-eps is not close; the
+		// one before it is, if it lies below row-minVarDY+eps.
+		k := sort.SearchFloat64s(taken, row+minVarDY-eps)
+		if k == 0 || taken[k-1] <= row-minVarDY+eps {
+			return row
+		}
+		row = taken[k-1] + minVarDY
 	}
 }
 

@@ -16,9 +16,11 @@
 //
 // # Hygiene
 //
-// Request bodies and expressions are bounded (Options), a request that is
-// too large gets 413 and any other bad request a 4xx, always with a JSON
-// body {"error": "..."}. A panic in a handler is a bug; it is logged and
+// Request bodies, expressions and the requests in flight are bounded
+// (Options), so memory stays bounded under any load: a request past the
+// limit in flight gets 503 with Retry-After, one that is too large gets
+// 413 and any other bad request a 4xx, always with a JSON body {"error":
+// "..."}. A panic in a handler is a bug; it is logged and
 // answered with 500 and a message rather than a dropped connection.
 // HTTPServer sets read, write and idle timeouts. Serve shuts down
 // gracefully when its context ends.
@@ -65,6 +67,8 @@ var static = func() fs.FS {
 const (
 	DefaultMaxBodyBytes = 64 << 10
 	DefaultMaxExprLen   = 1000
+	DefaultMaxOps       = 1000
+	DefaultMaxInFlight  = 16
 )
 
 // Options configure a Server. The zero value is ready to use.
@@ -74,6 +78,17 @@ type Options struct {
 	// MaxExprLen bounds an expression, in characters; a longer one gets
 	// 400. The circuit of a longer expression is too large to read anyway.
 	MaxExprLen int
+	// MaxOps bounds the operations of an expression; one with more gets
+	// 400. With the default MaxExprLen it cannot be reached (a character
+	// makes at most one operation); it keeps the work of a request bounded
+	// when MaxExprLen is raised.
+	MaxOps int
+	// MaxInFlight bounds the requests served at once. One past it gets 503
+	// with a Retry-After header straight away, before its body is read, so
+	// that memory stays bounded under any load: each request's own work is
+	// bounded by the limits above. Event streams (Server.HandleStream) are
+	// not counted; they bound their clients themselves.
+	MaxInFlight int
 	// ErrorLog receives the panics the server recovers from; nil means
 	// the log package's standard logger.
 	ErrorLog *log.Logger
@@ -82,10 +97,12 @@ type Options struct {
 // Server is the explorer's HTTP handler. It holds no state between
 // requests and may serve any number of them at once.
 type Server struct {
-	opts    Options
-	mux     *http.ServeMux
-	handler http.Handler
-	panics  atomic.Int64 // recovered panics, for the tests
+	opts     Options
+	mux      *http.ServeMux
+	handler  http.Handler
+	slots    chan struct{} // one token per request in flight
+	panics   atomic.Int64  // recovered panics, for the tests
+	rejected atomic.Int64  // requests answered 503 for want of a slot
 }
 
 // New returns a Server with the explorer's routes:
@@ -100,27 +117,66 @@ func New(opts Options) *Server {
 	if opts.MaxExprLen <= 0 {
 		opts.MaxExprLen = DefaultMaxExprLen
 	}
+	if opts.MaxOps <= 0 {
+		opts.MaxOps = DefaultMaxOps
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
 	if opts.ErrorLog == nil {
 		opts.ErrorLog = log.Default()
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux()}
+	s := &Server{opts: opts, mux: http.NewServeMux(), slots: make(chan struct{}, opts.MaxInFlight)}
 	s.handler = s.recoverPanics(secureHeaders(s.mux))
 
 	// Methods are checked by the handlers rather than in the patterns, so
 	// that a wrong method gets the same JSON error body as everything else.
-	s.mux.Handle("/{$}", methods(servePage("explorer.html"), http.MethodGet, http.MethodHead))
-	s.mux.Handle("/static/", methods(http.StripPrefix("/static/", serveStatic()), http.MethodGet, http.MethodHead))
-	s.mux.Handle("/api/grad", methods(http.HandlerFunc(s.handleGrad), http.MethodPost))
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	s.Handle("/{$}", methods(servePage("explorer.html"), http.MethodGet, http.MethodHead))
+	s.Handle("/static/", methods(http.StripPrefix("/static/", serveStatic()), http.MethodGet, http.MethodHead))
+	s.Handle("/api/grad", methods(http.HandlerFunc(s.handleGrad), http.MethodPost))
+	s.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, apiError{Error: "no such page or API: " + r.URL.Path})
-	})
+	}))
 	return s
 }
 
 // Handle adds a route, in the syntax of http.ServeMux, wrapped in the
-// server's panic recovery and security headers. It must be called before
-// the server starts serving.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// server's panic recovery and security headers, and counted against
+// Options.MaxInFlight. It must be called before the server starts serving.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, s.bounded(h)) }
+
+// HandleStream adds a route like Handle, but not counted against
+// Options.MaxInFlight: for a response that stays open (server-sent
+// events), which would otherwise hold a slot for as long as its client
+// stays. Such a handler must bound its clients itself.
+func (s *Server) HandleStream(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// retryAfter is what a request turned away for want of a slot is told to
+// wait, in seconds: requests here take milliseconds.
+const retryAfter = "1"
+
+// bounded serves a request if a slot is free and answers 503 at once
+// otherwise. Waiting for a slot would hold the connection and its buffers
+// for nothing; a client told to retry holds nothing here.
+func (s *Server) bounded(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			s.rejected.Add(1)
+			w.Header().Set("Retry-After", retryAfter)
+			// Nor keep the idle connection, and its buffers, of a client
+			// that has nothing more to do here for now.
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusServiceUnavailable, apiError{
+				Error: fmt.Sprintf("the server is busy (%d requests in flight, its limit); try again in a second", cap(s.slots)),
+			})
+			return
+		}
+		defer func() { <-s.slots }()
+		h.ServeHTTP(w, r)
+	})
+}
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -254,6 +254,13 @@ func TestGradErrors(t *testing.T) {
 		{"bad name", `{"expr": "x", "vars": {"a=b": 1}}`, 400, "not a valid variable name", "vars", 0},
 		{"not a binding", reqBody("x", "x=1 -2"), 400, `"-2" is not NAME=VALUE`, "vars", 0},
 		{"vars a number", `{"expr": "x", "vars": 3}`, 400, `"vars" must be an object`, "vars", 0},
+		// encoding/json would keep the last of a repeated key; the CLI
+		// refuses x=1 x=2, and so does the API, in either form.
+		{"variable twice", `{"expr": "x", "vars": {"x": 1, "x": 2}}`, 400, "variable x is given twice", "vars", 0},
+		{"variable twice as text", `{"expr": "x", "vars": {"x": "1", "y": {}, "x": "1"}}`, 400, "variable x is given twice", "vars", 0},
+		{"binding twice", reqBody("x", "x=1 x=2"), 400, "variable x is given twice", "vars", 0},
+		{"expr twice", `{"expr": "x", "vars": {"x": 1}, "expr": "x*2"}`, 400, `key "expr" is given twice`, "", 0},
+		{"vars twice", `{"vars": {"x": 1}, "expr": "x", "vars": "x=2"}`, 400, `key "vars" is given twice`, "", 0},
 		{"NaN result", reqBody("log(x)", "x=-1"), 400, "the value of the expression is NaN", "expr", 0},
 		{"infinite gradient", reqBody("sqrt(x)", "x=0"), 400, "the gradient df/dx is +Inf", "expr", 0},
 	}
@@ -592,4 +599,77 @@ func TestHTTPServerTimeouts(t *testing.T) {
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
 		t.Errorf("server without limits: %+v", srv)
 	}
+}
+
+func TestDuplicateKey(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		dup  string // the key reported, or "" for none
+	}{
+		{`{"a": {"k": 1}, "b": {"k": 2}}`, ""},
+		{`[{"k": 1}, {"k": 1}]`, ""},
+		{`{"k": "k", "v": ["k", "k"]}`, ""},
+		{`{"a": {}, "b": [], "c": [[], {}]}`, ""},
+		{`{"a": [{"k": 1, "k": 2}]}`, "k"},
+		{`{"a": 1, "b": {"a": 2}, "a": 3}`, "a"},
+		{`{"vars": {"x": 1, "y": [1, {"x": 2}], "x": 3}}`, "x"},
+	} {
+		e := duplicateKey([]byte(c.body))
+		switch {
+		case c.dup == "" && e != nil:
+			t.Errorf("%s: %+v, want no error", c.body, e)
+		case c.dup != "" && (e == nil || !strings.Contains(e.Error, " "+c.dup+" ") && !strings.Contains(e.Error, `"`+c.dup+`"`)):
+			t.Errorf("%s: %+v, want %q given twice", c.body, e, c.dup)
+		}
+	}
+}
+
+// TestInFlightLimit holds MaxInFlight requests in a handler and checks that
+// the next one is turned away at once with 503, Retry-After and a JSON
+// message, that an event stream is not counted, and that a slot freed is
+// used again.
+func TestInFlightLimit(t *testing.T) {
+	s := testServer(t, Options{MaxInFlight: 2})
+	release := make(chan struct{})
+	entered := make(chan struct{}, 4)
+	hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		<-release
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
+	s.Handle("/hold", hold)
+	s.HandleStream("/stream", hold)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); do(s, http.MethodGet, "/hold", "") }()
+		<-entered
+	}
+	rec := do(s, http.MethodPost, "/api/grad", reqBody("x", "x=1"))
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("a request past the limit: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	wantAPIError(t, rec, http.StatusServiceUnavailable, "the server is busy (2 requests in flight", "", 0)
+	if rec := do(s, http.MethodGet, "/static/explorer.js", ""); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("a page past the limit: %d", rec.Code)
+	}
+	// A stream is not counted.
+	wg.Add(1)
+	go func() { defer wg.Done(); do(s, http.MethodGet, "/stream", "") }()
+	<-entered
+	close(release)
+	wg.Wait()
+	decodeGrad(t, post(s, reqBody("x", "x=1")))
+	if n := s.rejected.Load(); n != 2 {
+		t.Errorf("%d requests turned away, want 2", n)
+	}
+}
+
+func TestMaxOps(t *testing.T) {
+	s := testServer(t, Options{MaxOps: 5})
+	decodeGrad(t, post(s, reqBody("-(-(x*x+x))+x", "x=2"))) // 5 operations
+	wantAPIError(t, post(s, reqBody("-(-(-(x*x+x)))+x", "x=2")), http.StatusBadRequest,
+		"the expression has 6 operations; the limit is 5", "expr", 0)
+	wantAPIError(t, post(s, reqBody("exp(sin(x))*2+pow(x,3)-1", "x=2")), http.StatusBadRequest,
+		"the expression has 6 operations", "expr", 0)
 }

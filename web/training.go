@@ -155,7 +155,9 @@ func NewTraining(tr *train.Trainer, opts TrainingOptions) *Training {
 func (t *Training) Register(s *Server) {
 	s.Handle("/training", methods(servePage("training.html"), http.MethodGet, http.MethodHead))
 	s.Handle("/api/training", methods(http.HandlerFunc(t.handleSnapshot), http.MethodGet, http.MethodHead))
-	s.Handle("/api/training/events", methods(http.HandlerFunc(t.feed.serveEvents), http.MethodGet))
+	// The event stream stays open for the whole run: its feed bounds its
+	// clients (TrainingOptions), not the server's requests in flight.
+	s.HandleStream("/api/training/events", methods(http.HandlerFunc(t.feed.serveEvents), http.MethodGet))
 }
 
 // StartEpoch implements train.Progress.

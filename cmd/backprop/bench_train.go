@@ -69,7 +69,7 @@ func newBenchTrainCmd() *cobra.Command {
 		Use:   "train --model mlp|cnn --batch B --iters N [--threads T]",
 		Short: "MNIST training steps with the model's default optimizer: images/s, ms and allocations per step",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) (rerr error) {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if batch < 1 || iters < 1 || warmup < 1 {
 				return fmt.Errorf("--batch, --iters and --warmup must be positive")
 			}

@@ -37,6 +37,7 @@ type trainFlags struct {
 	out      string
 	resume   string
 	progress bool
+	anomaly  bool // --detect-anomaly
 
 	serve     bool   // serve the live training page
 	addr      string // where
@@ -136,6 +137,7 @@ func newTrainCmd() *cobra.Command {
 	fs.IntVar(&f.threads, "threads", 0, "cores to use (default: all, GOMAXPROCS; under mpirun, the cores divided by the processes on this machine)")
 	fs.StringVar(&f.out, "out", "", "checkpoint `file` (default runs/DATA-MODEL.safetensors, or the --resume file)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run saved in checkpoint `file`")
+	fs.BoolVar(&f.anomaly, "detect-anomaly", false, "stop at the first op whose output or gradient holds NaN or Inf, naming it and where it was recorded (slower)")
 	fs.BoolVar(&f.progress, "progress", true, "show progress on standard error (a bar on a terminal, else a line per epoch)")
 	fs.BoolVar(&f.serve, "serve", false, "serve a page that shows the training live (its address is printed)")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "with --serve: listen on `HOST:PORT` (port 0 picks a free one)")
@@ -363,6 +365,10 @@ func trainRank(cmd *cobra.Command, f *trainFlags, tr *train.Trainer, out string,
 		}
 	}
 
+	if f.anomaly {
+		bp.SetDetectAnomaly(true)
+		defer bp.SetDetectAnomaly(false)
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
 	err = tr.Run(ctx, out, progress)

@@ -169,12 +169,25 @@
     else delete el.dataset.v;
   }
 
-  function setCell(td, values, shown, cls) {
+  // constMark stands where a literal's gradient would be: a constant has
+  // none to show (the engine's number for the 2 of (x+y)^2 is NaN when
+  // x+y < 0, and means nothing anyway).
+  function constMark() {
+    const s = document.createElement("span");
+    s.className = "const-mark";
+    s.textContent = "const";
+    s.title = "a literal: a constant has no gradient";
+    return s;
+  }
+
+  // setCell shows values, one per input of node when given, with
+  // constMark for the inputs that are literals.
+  function setCell(td, values, shown, cls, node) {
     td.replaceChildren();
     if (!shown) return;
     values.forEach((v, i) => {
       if (i > 0) td.appendChild(document.createTextNode(", "));
-      td.appendChild(num(v, 6, cls));
+      td.appendChild(node && node.inputs[i].kind === "const" ? constMark() : num(v, 6, cls));
     });
   }
 
@@ -199,7 +212,13 @@
       const gvalue = e.step >= 0 ? nodes[e.step].grad[e.input] : 1;
       const gradShown = e.step >= 0 ? tick >= N - e.step : tick >= 0;
       setText(val, value, valShown, 4);
-      setText(grad, gvalue, gradShown, 4);
+      if (src.kind === "const" && e.step >= 0) {
+        grad.textContent = gradShown ? "const" : "";
+        delete grad.dataset.v;
+        grad.classList.add("const-mark");
+      } else {
+        setText(grad, gvalue, gradShown, 4);
+      }
       const current = (fwdCur >= 0 && src.kind === "op" && src.step === fwdCur) ||
         (bwdCur >= 0 && e.step === bwdCur) || (tick === 0 && e.step === -1);
       g.classList.toggle("current", current);
@@ -225,9 +244,9 @@
       const node = nodes[k];
       const done = tick >= N - k;
       setCell(cells.value, [node.value], k < F, "fwd");
-      setCell(cells.local, node.local, done, "");
+      setCell(cells.local, node.local, done, "", node);
       setCell(cells.upstream, [node.upstream], done, "bwd");
-      setCell(cells.grad, node.grad, done, "bwd");
+      setCell(cells.grad, node.grad, done, "bwd", node);
       tr.classList.toggle("current", k === fwdCur || k === bwdCur);
     });
     view.varRows.forEach(({ tr, grad }, i) => {
@@ -285,13 +304,16 @@
       const node = nodes[bwdCur];
       line(b(node.id), ` = ${data.formulas[bwdCur]}; upstream gradient ∂f/∂${node.id} = `, num(node.upstream, 6, "bwd upstream"));
       node.inputs.forEach((inp, i) => {
+        if (inp.kind === "const") {
+          line(`${inp.name} is a constant: it has no gradient, and nothing to update.`).className = "bwd-step const-step";
+          return;
+        }
         const p = line(`∂f/∂${inp.name} = ∂${node.id}/∂${inp.name} × ∂f/∂${node.id} = `,
           num(node.local[i], 6, "local"), " × ", num(node.upstream, 6, "bwd"), " = ", num(node.grad[i], 6, "bwd grad"));
         p.className = "bwd-step";
         if (inp.kind === "var" && data.vars.find((v) => v.name === inp.name).sums.length > 1) {
           p.append(` (one of several uses of ${inp.name}: the gradients add up)`);
         }
-        if (inp.kind === "const") p.append(" (a constant: nothing to update)");
       });
     }
     if (frame === 2 * N + 1) {

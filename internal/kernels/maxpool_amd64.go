@@ -2,7 +2,7 @@
 
 package kernels
 
-// The AVX2 2x2, stride 2 max pool of pool_amd64.s, for float32 planes.
+// The AVX2 2x2, stride 2 max pool of maxpool_amd64.s, for float32 planes.
 
 // maxPool2x2F32 is maxPool2x2Go (conv_pool.go) on a float32 plane x of
 // row width w, ow >= 4, bit for bit in values and indices (pool_test.go

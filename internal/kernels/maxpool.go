@@ -7,15 +7,15 @@ import "math"
 // maximum and where it lies; the backward pass and its own backward only
 // move values by those positions, so they never look at x again.
 
-// poolTasks splits planes of size hw into runs of about 64K input
+// poolingTasks splits planes of size hw into runs of about 64K input
 // elements (a task per run), a split that depends on the shape alone.
-func poolTasks(planes, hw int) (tasks, per int) {
+func poolingTasks(planes, hw int) (tasks, per int) {
 	per = max(1, (1<<16)/max(hw, 1))
 	return (planes + per - 1) / per, per
 }
 
 func eachPlaneRun(planes, hw int, fn func(p0, p1 int)) {
-	tasks, per := poolTasks(planes, hw)
+	tasks, per := poolingTasks(planes, hw)
 	Parallel(tasks, func(t int) { fn(t*per, min(planes, (t+1)*per)) })
 }
 
@@ -44,7 +44,7 @@ func MaxPool2d[T Float](s ConvShape, x, y []T, idx []int32) {
 func better[T Float](v, best T) bool { return v > best || (v != v && best == best) }
 
 // maxPool2x2 is the common 2x2, stride 2 pool. Float32 planes go to the
-// AVX2 kernel where there is one (pool_amd64.s); it gives the same values
+// AVX2 kernel where there is one (maxpool_amd64.s); it gives the same values
 // and indices as maxPool2x2Go, bit for bit.
 func maxPool2x2[T Float](w, oh, ow int, plane, y []T, idx []int32) {
 	if isF32[T]() && maxPool2x2F32Fast(w, oh, ow, f32s(plane), f32s(y), idx) {

@@ -9,6 +9,17 @@ import (
 	"unsafe"
 )
 
+// The memory arena (Pool), for storage only: max and average pooling are
+// in pooling.go, the kernels' worker goroutines in internal/kernels.
+//
+// What a pooled step still allocates on the heap is small and fixed: the
+// Tensor headers and graph nodes of the step (a tensor of up to four axes
+// is one allocation, its shape inside it, and an op that will record gets
+// its node in the same allocation; see alloc.go), the closures of ops whose
+// backward captures arguments, and the worker goroutines of parallel
+// kernels. Scratch space (a reduction's partial sums, GEMM packing, the
+// engine's walk) is reused across calls. BenchmarkMLPStep measures it.
+
 // Pool is an arena for the storage of tensors computed in a training step
 // (or any repeated computation), so that a steady-state step allocates
 // almost nothing on the Go heap.
@@ -190,9 +201,7 @@ func (t *Tensor) InPool(p *Pool) *Tensor {
 	v := t.view(t.shape, t.strides, t.offset)
 	v.noGrad = t.noGrad
 	v.pool = p
-	return record("InPool", v, []*Tensor{t}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g)
-	})
+	return record("InPool", v, []*Tensor{t}, identityGrad)
 }
 
 // Pool returns the pool t is marked with (see InPool), or nil.
@@ -201,6 +210,7 @@ func (t *Tensor) Pool() *Pool { return t.pool }
 // checkLive panics when t's storage came from a pool that has been Reset
 // since: the storage may already hold another tensor's values.
 func (t *Tensor) checkLive(op string) {
+	t.mustTensor(op)
 	if t.owner != nil && t.owner.gen.Load() != t.gen {
 		panic(fmt.Sprintf("backprop: %s: tensor of shape %v was computed in a Pool that has been Reset since; its storage is reused (copy out what must outlive a step before Reset)", op, t.shape))
 	}
@@ -224,48 +234,6 @@ func poolOf(op string, in ...*Tensor) *Pool {
 		}
 	}
 	return p
-}
-
-// newIn returns a contiguous tensor of zeros of dtype dt and the given
-// shape, its storage from p (the heap when p is nil), marked with p.
-func newIn(p *Pool, dt DType, shape []int) *Tensor { return allocIn(p, dt, shape, true) }
-
-// rawIn is newIn for a result whose every element the caller writes: storage
-// reused from the pool is not zeroed first.
-func rawIn(p *Pool, dt DType, shape []int) *Tensor { return allocIn(p, dt, shape, false) }
-
-func allocIn(p *Pool, dt DType, shape []int, zero bool) *Tensor {
-	return allocHdr(p, dt, shape, zero, false, false)
-}
-
-// allocHdr is allocIn with a spare node when withNode is set (see newHeader).
-func allocHdr(p *Pool, dt DType, shape []int, zero, withNode, slab bool) *Tensor {
-	n := numel(shape)
-	if p == nil || n <= 1 || !validShape(shape) {
-		// Scalars live in their header; empty also rejects bad shapes.
-		t := emptyHdr(dt, shape, withNode, slab)
-		if p != nil {
-			// Computed in p all the same: dead after Reset like the rest.
-			t.pool, t.owner, t.gen = p, p, p.gen.Load()
-		}
-		return t
-	}
-	t := newHeader(withNode)
-	t.dtype, t.pool = dt, p
-	t.setContiguous(shape)
-	switch dt {
-	case Float32:
-		t.f32 = take(p, &p.f32, n, zero, 4)
-	case Float64:
-		t.f64 = take(p, &p.f64, n, zero, 8)
-	case Int64:
-		t.i64 = take(p, &p.i64, n, zero, 8)
-	default:
-		panic(fmt.Sprintf("backprop: unknown dtype %v", dt))
-	}
-	t.owner = p
-	t.gen = p.gen.Load()
-	return t
 }
 
 // int32sLike returns n int32s (not zeroed) that live as long as t's
