@@ -24,9 +24,11 @@ var layer = map[string]int{
 	"nn":               3,
 	"optim":            3,
 	"data":             3,
-	"dist/":            4,
+	"dist":             4,
+	"dist/mpi":         5, // the communicator over Open MPI; only cmd/ needs it
 	"train":            5,
 	"web":              6,
+	"internal/ddptest": 6, // the DDP test pattern, over train
 	"examples/":        7,
 	"cmd/":             8,
 }

@@ -40,6 +40,16 @@
 // (a total, so a resumed run with more epochs trains on) and the size of
 // the test set may change, and the epochs not under a cosine schedule.
 //
+// # Many processes
+//
+// Distribute makes a Trainer one rank of a data-parallel run over a
+// dist.Comm (Open MPI's, from package dist/mpi, when mpirun started the
+// program): Config.Batch stays the global batch, of which each rank
+// takes an equal slice; the gradients are averaged across the ranks
+// before every step; evaluation is split and summed; only rank 0 saves.
+// The checkpoint is the one a single process writes, so a run resumes
+// with any number of processes, bit for bit with the same number.
+//
 // # Concurrency
 //
 // A Trainer, its model and its optimizer belong to one goroutine while it

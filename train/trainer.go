@@ -14,6 +14,7 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
+	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/optim"
 )
@@ -66,6 +67,7 @@ type Trainer struct {
 
 	params []optim.Param
 	loader *data.Loader
+	ddp    *dist.DataParallel // set by Distribute; nil for one process
 }
 
 // New builds the model cfg.Model for the examples of trainSet, seeded with
@@ -200,6 +202,9 @@ type BatchStats struct {
 // save nothing from it, resume from the last checkpoint instead.
 func (t *Trainer) RunEpoch(ctx context.Context, p Progress) (_ Metrics, err error) {
 	defer t.recoverAnomaly(&err)
+	if t.ddp != nil {
+		return t.runEpochDistributed(ctx, p)
+	}
 	if p == nil {
 		p = silent{}
 	}
@@ -266,14 +271,14 @@ func (t *Trainer) RunEpoch(ctx context.Context, p Progress) (_ Metrics, err erro
 
 // Run trains until Config.Epochs epochs are done, saving a checkpoint to
 // out after every epoch (with its metrics CSV and plot beside it; see
-// Save) unless out is "". A Trainer that has already done them all
-// returns at once.
+// Save) unless out is "" or this is not rank 0 of a distributed run. A
+// Trainer that has already done them all returns at once.
 func (t *Trainer) Run(ctx context.Context, out string, p Progress) error {
 	for t.Epoch < t.Config.Epochs {
 		if _, err := t.RunEpoch(ctx, p); err != nil {
 			return err
 		}
-		if out != "" {
+		if out != "" && t.Rank() == 0 {
 			if err := t.Save(out); err != nil {
 				return err
 			}

@@ -46,7 +46,7 @@ func TestBenchErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench", "foo"}, `unknown benchmark "foo" (have autograd, gemm, train)`},
+		{[]string{"bench", "foo"}, `unknown benchmark "foo" (have allreduce, autograd, gemm, train)`},
 		{[]string{"bench", "gemn"}, "did you mean gemm?"},
 		{[]string{"bench", "gemm", "--threads", "0"}, "--threads 0: want at least 1"},
 		{[]string{"bench", "gemm", "--threads", "-2"}, "--threads -2: want at least 1"},

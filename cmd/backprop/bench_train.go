@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gobackprop/backprop/checkpoint"
+	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/train"
 )
 
@@ -75,6 +76,9 @@ func newBenchTrainCmd() *cobra.Command {
 			if memProfile != "" {
 				runtime.MemProfileRate = 4096 // before anything is allocated, as runtime asks
 			}
+			if !cmd.Flags().Changed("threads") {
+				threads = defaultThreads() // under mpirun, this process's share of the cores
+			}
 			t, err := setThreads(cmd, threads)
 			if err != nil {
 				return err
@@ -107,6 +111,13 @@ func newBenchTrainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Under mpirun, --batch is the global batch and the figures
+			// are the whole job's.
+			dr, err := joinWorld(tr, dist.DefaultTimeout, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer dr.finish(nil)
 			clock := &stepClock{warmup: warmup}
 			epoch := func() error {
 				_, err := tr.RunEpoch(context.Background(), clock)
@@ -137,10 +148,14 @@ func newBenchTrainCmd() *cobra.Command {
 					return err
 				}
 			}
+			if dr.rank() != 0 {
+				return nil
+			}
 			secs := clock.t1.Sub(clock.t0).Seconds()
 			n := float64(clock.steps)
 			return printJSON(cmd.OutOrStdout(), map[string]any{
 				"bench": "train", "model": model, "batch": batch, "iters": clock.steps, "threads": t,
+				"procs":              dr.size(),
 				"images_per_s":       round(n*float64(batch)/secs, 1),
 				"ms_per_step":        round(secs*1e3/n, 3),
 				"allocs_per_step":    round(float64(clock.m1.Mallocs-clock.m0.Mallocs)/n, 1),

@@ -12,12 +12,14 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
+	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
 	"github.com/gobackprop/backprop/web"
@@ -40,6 +42,8 @@ type trainFlags struct {
 	serve     bool   // serve the live training page
 	addr      string // where
 	serveExit bool   // stop serving when training ends, rather than at Ctrl-C
+
+	collectiveTimeout time.Duration // under mpirun: abort when a collective waits longer
 }
 
 const trainLong = `train trains a model on MNIST (or CIFAR-10), shows a progress bar per epoch with
@@ -104,7 +108,7 @@ func newTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "train [flags]",
 		Short:   "Train a model on MNIST or CIFAR-10, with checkpoints, metrics and a plot",
-		Long:    trainLong,
+		Long:    trainLong + trainDistLong,
 		Example: trainExample,
 		Args:    noArgs("train"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -130,7 +134,7 @@ func newTrainCmd() *cobra.Command {
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed of the initial weights and the shuffling")
 	fs.IntVar(&c.TrainSize, "train-size", 0, "train on the first `N` training examples only (0: all)")
 	fs.IntVar(&c.TestSize, "test-size", 0, "evaluate on the first `N` test examples only (0: all)")
-	fs.IntVar(&f.threads, "threads", 0, "cores to use (default: all, GOMAXPROCS)")
+	fs.IntVar(&f.threads, "threads", 0, "cores to use (default: all, GOMAXPROCS; under mpirun, the cores divided by the processes on this machine)")
 	fs.StringVar(&f.out, "out", "", "checkpoint `file` (default runs/DATA-MODEL.safetensors, or the --resume file)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run saved in checkpoint `file`")
 	fs.BoolVar(&f.anomaly, "detect-anomaly", false, "stop at the first op whose output or gradient holds NaN or Inf, naming it and where it was recorded (slower)")
@@ -138,6 +142,7 @@ func newTrainCmd() *cobra.Command {
 	fs.BoolVar(&f.serve, "serve", false, "serve a page that shows the training live (its address is printed)")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "with --serve: listen on `HOST:PORT` (port 0 picks a free one)")
 	fs.BoolVar(&f.serveExit, "serve-exit", false, "with --serve: stop serving when training ends, instead of at Ctrl-C")
+	fs.DurationVar(&f.collectiveTimeout, "collective-timeout", dist.DefaultTimeout, "under mpirun: abort the job when a process waits this long for the others")
 	return cmd
 }
 
@@ -287,6 +292,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		}
 	}
 
+	if n := worldSizeFromEnv(); n > 1 && cfg.Batch%n != 0 {
+		return train.BatchError(cfg.Batch, n)
+	}
 	if f.resume != "" && st.Epoch >= cfg.Epochs {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s has already trained %d of %d epochs: nothing to do (--epochs is the total; raise it to train on)\n", f.resume, st.Epoch, cfg.Epochs)
 		return nil
@@ -310,7 +318,25 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 			return fmt.Errorf("--out: %w", err)
 		}
 	}
+	dr, err := joinWorld(tr, f.collectiveTimeout, stderr)
+	if err != nil {
+		return err
+	}
+	err = trainRank(cmd, f, tr, out, dr)
+	return dr.finish(err)
+}
 
+// trainRank trains; under mpirun, only rank 0 prints, writes and serves.
+func trainRank(cmd *cobra.Command, f *trainFlags, tr *train.Trainer, out string, dr *distRun) error {
+	stderr := cmd.ErrOrStderr()
+	if !cmd.Flags().Changed("threads") {
+		f.threads = defaultThreads()
+	}
+	root := dr.rank() == 0
+	if !root {
+		f.progress, f.serve = false, false
+	}
+	var err error
 	if f.threads > 0 {
 		prev := runtime.GOMAXPROCS(f.threads)
 		bp.SetThreads(f.threads)
@@ -334,6 +360,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	}
 	if f.progress {
 		printHeader(stderr, tr, f, out)
+		if dr != nil && dr.comm.Size() > 1 {
+			fmt.Fprintf(stderr, "  %s\n", dr.describe(tr.Config.Batch))
+		}
 	}
 
 	if f.anomaly {
@@ -355,14 +384,17 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			if tr.Epoch > 0 || f.resume != "" {
-				return fmt.Errorf("interrupted in epoch %d; %s holds the run up to epoch %d: continue with backprop train --resume %s", tr.Epoch+1, out, tr.Epoch, out)
+				return keepShared(err, fmt.Errorf("interrupted in epoch %d; %s holds the run up to epoch %d: continue with backprop train --resume %s", tr.Epoch+1, out, tr.Epoch, out))
 			}
-			return fmt.Errorf("interrupted in epoch 1, before the first checkpoint")
+			return keepShared(err, fmt.Errorf("interrupted in epoch 1, before the first checkpoint"))
 		}
 		return err
 	}
+	if !root {
+		return nil
+	}
 	last := tr.History[len(tr.History)-1]
-	if stream {
+	if checkpoint.IsStream(out) {
 		// Standard error: --out /dev/stdout must get the checkpoints only.
 		fmt.Fprintf(stderr, "test accuracy %.2f%% after %s; wrote the checkpoints into %s (not a regular file: no CSV or plot)\n",
 			100*last.TestAcc, plural(tr.Epoch, "epoch"), out)

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gobackprop/backprop/dist"
+	"github.com/gobackprop/backprop/dist/mpi"
+	"github.com/gobackprop/backprop/train"
+)
+
+const trainDistLong = `
+
+Data parallel: started by mpirun, every process trains the same model on
+its share of each batch and the gradients are averaged before every step,
+so "mpirun -np 2 backprop train --batch 128" computes what one process
+with --batch 128 would, twice as fast on twice the cores: --batch is the
+global batch and must divide by the number of processes. Open MPI's
+library (libmpi.so.40) is loaded at run time; the binary needs no rebuild.
+Only rank 0 prints, writes the checkpoint, CSV and plot, and serves
+--serve; a checkpoint resumes with any number of processes. --threads
+defaults to this machine's cores divided by the processes on it. A rank
+that waits longer than --collective-timeout for the others (a lost or
+stuck process) aborts the whole job, naming itself and what it waited in.
+  mpirun -np 2 backprop train --model cnn
+  mpirun -np 8 --hostfile hosts backprop train --model mlp --batch 256`
+
+// worldSizeFromEnv is the number of processes mpirun started, 1 outside
+// mpirun: known before MPI is loaded, so that a batch that does not
+// divide between them is refused like any other bad flag.
+func worldSizeFromEnv() int {
+	n, err := strconv.Atoi(os.Getenv("OMPI_COMM_WORLD_SIZE"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// distRun is the part a process takes in a data-parallel run; nil for a
+// process of its own.
+type distRun struct {
+	comm dist.Comm
+}
+
+// joinWorld joins the MPI job when mpirun started this process (loading
+// Open MPI), makes tr one of its ranks and watches its collectives. It
+// returns nil when the process runs alone.
+func joinWorld(tr *train.Trainer, timeout time.Duration, stderr io.Writer) (*distRun, error) {
+	if !dist.Launched() {
+		return nil, nil
+	}
+	c, err := mpi.Init()
+	if err != nil {
+		return nil, err
+	}
+	if c.Size() == 1 {
+		return &distRun{comm: c}, nil
+	}
+	c = dist.WithTimeout(c, timeout, stderr)
+	if err := tr.Distribute(c); err != nil {
+		c.Close() // every rank fails here together: the check is collective
+		return nil, err
+	}
+	return &distRun{comm: c}, nil
+}
+
+func (d *distRun) rank() int {
+	if d == nil {
+		return 0
+	}
+	return d.comm.Rank()
+}
+
+// describe is the header's line about the processes.
+func (d *distRun) describe(batch int) string {
+	n := d.comm.Size()
+	return fmt.Sprintf("data parallel over %d processes (%s): global batch %d, %d per process",
+		n, d.comm.Name(), batch, batch/n)
+}
+
+// finish ends this process's part in the job. An error that every rank
+// meets alike at the same step (train.SharedError: a diverged loss, an
+// interruption) is printed by rank 0 alone, the other ranks exiting with
+// status 1 without repeating it. Any other error is this rank's own, and
+// the others may be waiting for it in a collective: it is printed with the
+// rank's number and the whole job aborted.
+func (d *distRun) finish(err error) error {
+	if d == nil {
+		return err
+	}
+	if err != nil && d.comm.Size() > 1 {
+		var shared train.SharedError
+		if !errors.As(err, &shared) {
+			fmt.Fprintf(os.Stderr, "backprop: rank %d of %d: %s\n", d.comm.Rank(), d.comm.Size(), oneLine(err.Error()))
+			d.comm.Abort(1)
+		}
+		if d.comm.Rank() != 0 {
+			d.comm.Close()
+			os.Exit(1)
+		}
+	}
+	if cerr := d.comm.Close(); err == nil && cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// defaultThreads is --threads when not given under mpirun: this process's
+// share of the machine's cores; 0 (all of them) otherwise.
+func defaultThreads() int {
+	if !dist.Launched() {
+		return 0
+	}
+	return dist.DefaultThreads(dist.LocalSizeFromEnv())
+}
+
+func (d *distRun) size() int {
+	if d == nil {
+		return 1
+	}
+	return d.comm.Size()
+}
+
+// keepShared returns msg, marked as shared by every rank when err was.
+func keepShared(err, msg error) error {
+	var shared train.SharedError
+	if errors.As(err, &shared) {
+		return train.SharedError{Err: msg}
+	}
+	return msg
+}
