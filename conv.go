@@ -271,7 +271,7 @@ func (a *Tensor) MaxPool2d(opt Pool2dOptions) *Tensor {
 	}
 	inShape := a.shape
 	return record("MaxPool2d", y, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		c.n.out.checkLive("MaxPool2d backward") // idx lives in the output's pool
+		c.OutputValue().checkLive("MaxPool2d backward") // idx lives in the output's pool
 		return c.one(poolScatter(g, idx, geo, inShape))
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	bp "github.com/gobackprop/backprop"
-	"github.com/gobackprop/backprop/internal/kernels"
 )
 
 // naiveConv is the definition of a 2-d cross-correlation, loop by loop.
@@ -348,7 +347,7 @@ func TestConvInPool(t *testing.T) {
 // The thread count changes no bit of any result: every element is summed
 // in an order fixed by the shapes.
 func TestConvThreadsBitIdentical(t *testing.T) {
-	defer kernels.SetThreads(0)
+	defer bp.SetThreads(0)
 	for _, c := range []struct{ x, w []int }{
 		{[]int{13, 1, 28, 28}, []int{32, 1, 3, 3}},
 		{[]int{13, 8, 14, 14}, []int{16, 8, 3, 3}},
@@ -359,7 +358,7 @@ func TestConvThreadsBitIdentical(t *testing.T) {
 		opt := bp.Conv2dOptions{Padding: [2]int{1, 1}}
 		var runs [][][]float64
 		for _, th := range []int{1, 2, 3} {
-			kernels.SetThreads(th)
+			bp.SetThreads(th)
 			runs = append(runs, convRun(x, w, b, opt, true))
 		}
 		for k := range runs[0] {

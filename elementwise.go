@@ -14,67 +14,118 @@ import (
 // Add returns a + b.
 func (a *Tensor) Add(b *Tensor) *Tensor {
 	out := binaryKernelRec("Add", a, b, kernels.AddRun[float32], kernels.AddRun[float64])
-	return withRule(record("Add", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.two(g, g)
-	}), ruleAdd)
+	return recordRule(ruleAdd, out, a, b)
+}
+
+// addGrad: d(a+b)/da = d(a+b)/db = 1, so both inputs get g itself.
+func addGrad(c *BackwardContext, g *Tensor) []*Tensor { return c.two(g, g) }
+
+func addGradScalar[T kernels.Float](g, _, _, _ T) (T, T) { return g, g }
+
+func init() {
+	define(ruleAdd, derivative{op: "Add", rule: addGrad,
+		scalar32: addGradScalar[float32], scalar64: addGradScalar[float64]})
 }
 
 // Sub returns a - b.
 func (a *Tensor) Sub(b *Tensor) *Tensor {
 	out := binaryKernel("Sub", a, b, kernels.SubRun[float32], kernels.SubRun[float64])
-	return withRule(record("Sub", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		var gb *Tensor
-		if c.NeedsGrad(1) {
-			gb = g.Neg()
-		}
-		return c.two(g, gb)
-	}), ruleSub)
+	return recordRule(ruleSub, out, a, b)
+}
+
+// subGrad: d(a-b)/da = 1, d(a-b)/db = -1.
+func subGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	var gb *Tensor
+	if c.NeedsGrad(1) {
+		gb = g.Neg()
+	}
+	return c.two(g, gb)
+}
+
+func subGradScalar[T kernels.Float](g, _, _, _ T) (T, T) { return g, -g }
+
+func init() {
+	define(ruleSub, derivative{op: "Sub", rule: subGrad,
+		scalar32: subGradScalar[float32], scalar64: subGradScalar[float64]})
 }
 
 // Mul returns a * b elementwise.
 func (a *Tensor) Mul(b *Tensor) *Tensor {
 	out := binaryKernelRec("Mul", a, b, kernels.MulRun[float32], kernels.MulRun[float64])
-	return withRule(record("Mul", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		var ga, gb *Tensor
-		if !c.create { // no graph to build: plain kernels, no detached copies
-			if c.NeedsGrad(0) {
-				ga = binaryKernel("Mul", g, c.n.inputs[1], kernels.MulRun[float32], kernels.MulRun[float64])
-			}
-			if c.NeedsGrad(1) {
-				gb = binaryKernel("Mul", g, c.n.inputs[0], kernels.MulRun[float32], kernels.MulRun[float64])
-			}
-			return c.two(ga, gb)
-		}
-		if c.NeedsGrad(0) {
-			ga = g.Mul(c.Input(1))
-		}
-		if c.NeedsGrad(1) {
-			gb = g.Mul(c.Input(0))
-		}
-		return c.two(ga, gb)
-	}), ruleMul)
+	return recordRule(ruleMul, out, a, b)
+}
+
+// mulGrad: d(a·b)/da = b, d(a·b)/db = a.
+func mulGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	var ga, gb *Tensor
+	if c.NeedsGrad(0) {
+		ga = g.Mul(c.Input(1))
+	}
+	if c.NeedsGrad(1) {
+		gb = g.Mul(c.Input(0))
+	}
+	return c.two(ga, gb)
+}
+
+// mulGradFused is mulGrad on the multiply kernel.
+func mulGradFused(c *BackwardContext, g *Tensor) []*Tensor {
+	var ga, gb *Tensor
+	if c.NeedsGrad(0) {
+		ga = binaryKernel("Mul", g, c.InputValue(1), kernels.MulRun[float32], kernels.MulRun[float64])
+	}
+	if c.NeedsGrad(1) {
+		gb = binaryKernel("Mul", g, c.InputValue(0), kernels.MulRun[float32], kernels.MulRun[float64])
+	}
+	return c.two(ga, gb)
+}
+
+func mulGradScalar[T kernels.Float](g, x0, x1, _ T) (T, T) { return g * x1, g * x0 }
+
+func init() {
+	define(ruleMul, derivative{op: "Mul", rule: mulGrad, fused: mulGradFused,
+		scalar32: mulGradScalar[float32], scalar64: mulGradScalar[float64], reads: readX0 | readX1})
 }
 
 // Div returns a / b elementwise.
 func (a *Tensor) Div(b *Tensor) *Tensor {
 	out := binaryKernel("Div", a, b, kernels.DivRun[float32], kernels.DivRun[float64])
-	return withRule(record("Div", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		ga := g.Div(c.Input(1))
-		var gb *Tensor
-		if c.NeedsGrad(1) {
-			// d(a/b)/db = -a/b^2 = -(g/b) * (a/b)
-			gb = ga.Mul(c.Output()).Neg()
-		}
-		return c.two(ga, gb)
-	}), ruleDiv)
+	return recordRule(ruleDiv, out, a, b)
+}
+
+// divGrad: d(a/b)/da = 1/b, d(a/b)/db = -a/b² = -(1/b)·(a/b).
+func divGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	ga := g.Div(c.Input(1))
+	var gb *Tensor
+	if c.NeedsGrad(1) {
+		gb = ga.Mul(c.Output()).Neg()
+	}
+	return c.two(ga, gb)
+}
+
+func divGradScalar[T kernels.Float](g, _, x1, y T) (T, T) {
+	ga := g / x1
+	return ga, -(ga * y)
+}
+
+func init() {
+	define(ruleDiv, derivative{op: "Div", rule: divGrad,
+		scalar32: divGradScalar[float32], scalar64: divGradScalar[float64], reads: readX1 | readY})
 }
 
 // Neg returns -a.
 func (a *Tensor) Neg() *Tensor {
 	out := unaryKernel("Neg", a, kernels.NegRun[float32], kernels.NegRun[float64])
-	return withRule(record("Neg", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g.Neg())
-	}), ruleNeg)
+	return recordRule(ruleNeg, out, a)
+}
+
+// negGrad: d(-a)/da = -1.
+func negGrad(c *BackwardContext, g *Tensor) []*Tensor { return c.one(g.Neg()) }
+
+func negGradScalar[T kernels.Float](g, _, _, _ T) (T, T) { return -g, 0 }
+
+func init() {
+	define(ruleNeg, derivative{op: "Neg", rule: negGrad,
+		scalar32: negGradScalar[float32], scalar64: negGradScalar[float64]})
 }
 
 // scalarLike returns a 0-d tensor of t's dtype holding v.
@@ -105,30 +156,33 @@ func (a *Tensor) RSubScalar(s float64) *Tensor { return scalarLike(a, s).Sub(a) 
 // base with a non-integer exponent gives NaN, as math.Pow does.
 func (a *Tensor) Pow(b *Tensor) *Tensor {
 	out := binaryMap("Pow", a, b, powT[float32], math.Pow)
-	return record("Pow", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		x, y := c.Input(0), c.Input(1)
-		var ga, gb *Tensor
-		if c.NeedsGrad(0) {
-			d := y.Mul(x.Pow(y.SubScalar(1)))
-			// b·a^(b-1) is 0·∞ at a = b = 0; PyTorch defines the derivative
-			// for a zero exponent as 0 everywhere.
-			if hasValue(y, 0) {
-				d = Where(y.Eq(scalarLike(y, 0)), scalarLike(d, 0), d)
-			}
-			ga = g.Mul(d)
+	return record("Pow", out, []*Tensor{a, b}, powGrad)
+}
+
+// powGrad: d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·log a.
+func powGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	x, y := c.Input(0), c.Input(1)
+	var ga, gb *Tensor
+	if c.NeedsGrad(0) {
+		d := y.Mul(x.Pow(y.SubScalar(1)))
+		// b·a^(b-1) is 0·∞ at a = b = 0; PyTorch defines the derivative
+		// for a zero exponent as 0 everywhere.
+		if hasValue(y, 0) {
+			d = Where(y.Eq(scalarLike(y, 0)), scalarLike(d, 0), d)
 		}
-		if c.NeedsGrad(1) {
-			gb = g.Mul(c.Output()).Mul(x.Log())
-			// At a = 0, out·log(a) is 0·(-∞) or 1·(-∞); PyTorch defines the
-			// exponent's derivative there as 0 when b >= 0.
-			if hasValue(x, 0) {
-				zeroBase := binaryMap("Pow", x, y, func(u, v float32) float32 { return b2f[float32](u == 0 && v >= 0) },
-					func(u, v float64) float64 { return b2f[float64](u == 0 && v >= 0) })
-				gb = Where(zeroBase, scalarLike(gb, 0), gb)
-			}
+		ga = g.Mul(d)
+	}
+	if c.NeedsGrad(1) {
+		gb = g.Mul(c.Output()).Mul(x.Log())
+		// At a = 0, out·log(a) is 0·(-∞) or 1·(-∞); PyTorch defines the
+		// exponent's derivative there as 0 when b >= 0.
+		if hasValue(x, 0) {
+			zeroBase := binaryMap("Pow", x, y, func(u, v float32) float32 { return b2f[float32](u == 0 && v >= 0) },
+				func(u, v float64) float64 { return b2f[float64](u == 0 && v >= 0) })
+			gb = Where(zeroBase, scalarLike(gb, 0), gb)
 		}
-		return c.two(ga, gb)
-	})
+	}
+	return c.two(ga, gb)
 }
 
 // PowScalar returns a raised to the constant power p elementwise. Integer
@@ -136,58 +190,103 @@ func (a *Tensor) Pow(b *Tensor) *Tensor {
 func (a *Tensor) PowScalar(p float64) *Tensor {
 	out := unaryMap("PowScalar", a, func(x float32) float32 { return float32(math.Pow(float64(x), p)) },
 		func(x float64) float64 { return math.Pow(x, p) })
-	return record("PowScalar", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("PowScalar", out, []*Tensor{a}, powScalarGrad(p))
+}
+
+// powScalarGrad: d(a^p)/da = p·a^(p-1).
+func powScalarGrad(p float64) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		if p == 0 {
 			// x^0 is constant; p·x^(p-1) would be 0·∞ at x = 0.
 			return c.one(zerosFor("PowScalar", g))
 		}
 		return c.one(g.Mul(c.Input(0).PowScalar(p - 1).MulScalar(p)))
-	})
+	}
 }
 
 // Exp returns e^a elementwise.
 func (a *Tensor) Exp() *Tensor {
 	out := unaryKernelRec("Exp", a, kernels.ExpRun[float32], kernels.ExpRun[float64])
-	return withRule(record("Exp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		if !c.create {
-			return c.one(binaryKernel("Exp", g, c.n.out, kernels.MulRun[float32], kernels.MulRun[float64]))
-		}
-		return c.one(g.Mul(c.Output()))
-	}), ruleExp)
+	return recordRule(ruleExp, out, a)
+}
+
+// expGrad: d(e^a)/da = e^a, the output.
+func expGrad(c *BackwardContext, g *Tensor) []*Tensor { return c.one(g.Mul(c.Output())) }
+
+// expGradFused is expGrad on the multiply kernel.
+func expGradFused(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(binaryKernel("Exp", g, c.OutputValue(), kernels.MulRun[float32], kernels.MulRun[float64]))
+}
+
+func expGradScalar[T kernels.Float](g, _, _, y T) (T, T) { return g * y, 0 }
+
+func init() {
+	define(ruleExp, derivative{op: "Exp", rule: expGrad, fused: expGradFused,
+		scalar32: expGradScalar[float32], scalar64: expGradScalar[float64], reads: readY})
 }
 
 // Log returns the natural logarithm of a elementwise (NaN for negative
 // values, -Inf at 0).
 func (a *Tensor) Log() *Tensor {
 	out := unaryKernel("Log", a, kernels.LogRun[float32], kernels.LogRun[float64])
-	return withRule(record("Log", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g.Div(c.Input(0)))
-	}), ruleLog)
+	return recordRule(ruleLog, out, a)
+}
+
+// logGrad: d(log a)/da = 1/a.
+func logGrad(c *BackwardContext, g *Tensor) []*Tensor { return c.one(g.Div(c.Input(0))) }
+
+func logGradScalar[T kernels.Float](g, x0, _, _ T) (T, T) { return g / x0, 0 }
+
+func init() {
+	define(ruleLog, derivative{op: "Log", rule: logGrad,
+		scalar32: logGradScalar[float32], scalar64: logGradScalar[float64], reads: readX0})
 }
 
 // Sqrt returns the square root of a elementwise (NaN for negative values).
 func (a *Tensor) Sqrt() *Tensor {
 	out := unaryKernel("Sqrt", a, kernels.SqrtRun[float32], kernels.SqrtRun[float64])
-	return withRule(record("Sqrt", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g.Div(c.Output()).MulScalar(0.5))
-	}), ruleSqrt)
+	return recordRule(ruleSqrt, out, a)
+}
+
+// sqrtGrad: d(√a)/da = 1/(2√a) = 0.5/out.
+func sqrtGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g.Div(c.Output()).MulScalar(0.5))
+}
+
+func sqrtGradScalar[T kernels.Float](g, _, _, y T) (T, T) { return g / y * 0.5, 0 }
+
+func init() {
+	define(ruleSqrt, derivative{op: "Sqrt", rule: sqrtGrad,
+		scalar32: sqrtGradScalar[float32], scalar64: sqrtGradScalar[float64], reads: readY})
 }
 
 // Square returns a*a elementwise.
 func (a *Tensor) Square() *Tensor {
 	out := unaryKernel("Square", a, kernels.SquareRun[float32], kernels.SquareRun[float64])
-	return withRule(record("Square", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g.Mul(c.Input(0)).MulScalar(2))
-	}), ruleSquare)
+	return recordRule(ruleSquare, out, a)
+}
+
+// squareGrad: d(a²)/da = 2a.
+func squareGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g.Mul(c.Input(0)).MulScalar(2))
+}
+
+func squareGradScalar[T kernels.Float](g, x0, _, _ T) (T, T) { return g * x0 * 2, 0 }
+
+func init() {
+	define(ruleSquare, derivative{op: "Square", rule: squareGrad,
+		scalar32: squareGradScalar[float32], scalar64: squareGradScalar[float64], reads: readX0})
 }
 
 // Reciprocal returns 1/a elementwise.
 func (a *Tensor) Reciprocal() *Tensor {
 	out := unaryMap("Reciprocal", a, func(x float32) float32 { return 1 / x }, func(x float64) float64 { return 1 / x })
-	return record("Reciprocal", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		// d(1/x)/dx = -1/x² = -out².
-		return c.one(g.Mul(c.Output().Square()).Neg())
-	})
+	return record("Reciprocal", out, []*Tensor{a}, reciprocalGrad)
+}
+
+// reciprocalGrad: d(1/a)/da = -1/a² = -out².
+func reciprocalGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g.Mul(c.Output().Square()).Neg())
 }
 
 // ---- Trigonometric and smooth activations ----
@@ -195,63 +294,112 @@ func (a *Tensor) Reciprocal() *Tensor {
 // Sin returns the sine of a elementwise.
 func (a *Tensor) Sin() *Tensor {
 	out := unaryMap("Sin", a, sinT[float32], math.Sin)
-	return withRule(record("Sin", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g.Mul(c.Input(0).Cos()))
-	}), ruleSin)
+	return recordRule(ruleSin, out, a)
+}
+
+// sinGrad: d(sin a)/da = cos a.
+func sinGrad(c *BackwardContext, g *Tensor) []*Tensor { return c.one(g.Mul(c.Input(0).Cos())) }
+
+func sinGradScalar[T kernels.Float](g, x0, _, _ T) (T, T) { return g * cosT(x0), 0 }
+
+func init() {
+	define(ruleSin, derivative{op: "Sin", rule: sinGrad,
+		scalar32: sinGradScalar[float32], scalar64: sinGradScalar[float64], reads: readX0})
 }
 
 // Cos returns the cosine of a elementwise.
 func (a *Tensor) Cos() *Tensor {
 	out := unaryMap("Cos", a, cosT[float32], math.Cos)
-	return withRule(record("Cos", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g.Mul(c.Input(0).Sin()).Neg())
-	}), ruleCos)
+	return recordRule(ruleCos, out, a)
+}
+
+// cosGrad: d(cos a)/da = -sin a.
+func cosGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g.Mul(c.Input(0).Sin()).Neg())
+}
+
+func cosGradScalar[T kernels.Float](g, x0, _, _ T) (T, T) { return -(g * sinT(x0)), 0 }
+
+func init() {
+	define(ruleCos, derivative{op: "Cos", rule: cosGrad,
+		scalar32: cosGradScalar[float32], scalar64: cosGradScalar[float64], reads: readX0})
 }
 
 // Tanh returns the hyperbolic tangent of a elementwise.
 func (a *Tensor) Tanh() *Tensor {
 	out := unaryKernelRec("Tanh", a, kernels.TanhRun[float32], kernels.TanhRun[float64])
-	return withRule(record("Tanh", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		if !c.create {
-			return c.one(binaryKernel("Tanh", g, c.n.out, kernels.TanhGradRun[float32], kernels.TanhGradRun[float64]))
-		}
-		return c.one(g.Mul(c.Output().Square().RSubScalar(1)))
-	}), ruleTanh)
+	return recordRule(ruleTanh, out, a)
+}
+
+// tanhGrad: d(tanh a)/da = 1 - tanh² a = 1 - out².
+func tanhGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g.Mul(c.Output().Square().RSubScalar(1)))
+}
+
+// tanhGradFused is tanhGrad in one kernel.
+func tanhGradFused(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(binaryKernel("Tanh", g, c.OutputValue(), kernels.TanhGradRun[float32], kernels.TanhGradRun[float64]))
+}
+
+func tanhGradScalar[T kernels.Float](g, _, _, y T) (T, T) { return g * (1 - y*y), 0 }
+
+func init() {
+	define(ruleTanh, derivative{op: "Tanh", rule: tanhGrad, fused: tanhGradFused,
+		scalar32: tanhGradScalar[float32], scalar64: tanhGradScalar[float64], reads: readY})
 }
 
 // Sigmoid returns 1/(1+e^-a) elementwise. It never overflows: large negative
 // inputs give 0 and large positive ones 1, without NaN.
 func (a *Tensor) Sigmoid() *Tensor {
 	out := unaryKernelRec("Sigmoid", a, kernels.SigmoidRun[float32], kernels.SigmoidRun[float64])
-	return withRule(record("Sigmoid", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		if !c.create {
-			return c.one(binaryKernel("Sigmoid", g, c.n.out, kernels.SigmoidGradRun[float32], kernels.SigmoidGradRun[float64]))
-		}
-		s := c.Output()
-		return c.one(g.Mul(s.Mul(s.RSubScalar(1))))
-	}), ruleSigmoid)
+	return recordRule(ruleSigmoid, out, a)
+}
+
+// sigmoidGrad: dσ(a)/da = σ(a)·(1 - σ(a)), multiplied into g in that
+// order: (g·out)·(1 - out).
+func sigmoidGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	s := c.Output()
+	return c.one(g.Mul(s).Mul(s.RSubScalar(1)))
+}
+
+// sigmoidGradFused is sigmoidGrad in one kernel.
+func sigmoidGradFused(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(binaryKernel("Sigmoid", g, c.OutputValue(), kernels.SigmoidGradRun[float32], kernels.SigmoidGradRun[float64]))
+}
+
+func sigmoidGradScalar[T kernels.Float](g, _, _, y T) (T, T) { return g * y * (1 - y), 0 }
+
+func init() {
+	define(ruleSigmoid, derivative{op: "Sigmoid", rule: sigmoidGrad, fused: sigmoidGradFused,
+		scalar32: sigmoidGradScalar[float32], scalar64: sigmoidGradScalar[float64], reads: readY})
 }
 
 // GELU returns x·Φ(x) elementwise, where Φ is the standard normal CDF: the
 // exact (erf) form, PyTorch's default, not the tanh approximation.
 func (a *Tensor) GELU() *Tensor {
 	out := unaryMap("GELU", a, geluT[float32], geluT[float64])
-	return record("GELU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(g.Mul(geluGrad(c.Input(0))))
-	})
+	return record("GELU", out, []*Tensor{a}, geluGrad)
 }
 
-// geluGrad returns GELU'(x) = Φ(x) + x·φ(x) as one op, so a first-order
+// geluGrad: GELU'(a) = Φ(a) + a·φ(a), one op (geluDeriv).
+func geluGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(g.Mul(geluDeriv(c.Input(0))))
+}
+
+// geluDeriv returns GELU'(x) = Φ(x) + x·φ(x) as one op, so a first-order
 // backward costs a single pass; its own derivative φ(x)·(2 - x²) is written
 // with ops, so higher orders still work.
-func geluGrad(x *Tensor) *Tensor {
+func geluDeriv(x *Tensor) *Tensor {
 	out := unaryMap("GELU", x, geluGradT[float32], geluGradT[float64])
-	return record("GELUGrad", out, []*Tensor{x}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		x := c.Input(0)
-		x2 := x.Square()
-		phi := x2.MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
-		return c.one(g.Mul(phi.Mul(x2.RSubScalar(2))))
-	})
+	return record("GELUGrad", out, []*Tensor{x}, geluDerivGrad)
+}
+
+// geluDerivGrad: GELU”(a) = φ(a)·(2 - a²).
+func geluDerivGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	x := c.Input(0)
+	x2 := x.Square()
+	phi := x2.MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
+	return c.one(g.Mul(phi.Mul(x2.RSubScalar(2))))
 }
 
 // ---- Piecewise ops ----
@@ -266,9 +414,22 @@ func geluGrad(x *Tensor) *Tensor {
 // ReLU returns max(a, 0) elementwise (NaN stays NaN).
 func (a *Tensor) ReLU() *Tensor {
 	out := unaryKernel("ReLU", a, kernels.ReLU[float32], kernels.ReLU[float64])
-	return withRule(record("ReLU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(reluBackward(g, c.Input(0)))
-	}), ruleReLU)
+	return recordRule(ruleReLU, out, a)
+}
+
+// reluGrad: ReLU'(a) is 1 where a > 0, else 0.
+func reluGrad(c *BackwardContext, g *Tensor) []*Tensor { return c.one(reluBackward(g, c.Input(0))) }
+
+func reluGradScalar[T kernels.Float](g, x0, _, _ T) (T, T) {
+	if x0 > 0 {
+		return g, 0
+	}
+	return 0, 0
+}
+
+func init() {
+	define(ruleReLU, derivative{op: "ReLU", rule: reluGrad,
+		scalar32: reluGradScalar[float32], scalar64: reluGradScalar[float64], reads: readX0})
 }
 
 // reluBackward is maskedGrad for ReLU, with a dedicated kernel because it
@@ -294,7 +455,12 @@ func (a *Tensor) LeakyReLU(slope float64) *Tensor {
 		}
 		return slope * x
 	})
-	return record("LeakyReLU", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("LeakyReLU", out, []*Tensor{a}, leakyReLUGrad(slope, s32))
+}
+
+// leakyReLUGrad: the slope is 1 where a > 0, else slope.
+func leakyReLUGrad(slope float64, s32 float32) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{maskedGrad("LeakyReLUBackward", g, c.Input(0), func(g, x float32) float32 {
 			if x > 0 {
 				return g
@@ -306,24 +472,30 @@ func (a *Tensor) LeakyReLU(slope float64) *Tensor {
 			}
 			return slope * g
 		})}
-	})
+	}
 }
 
 // Abs returns |a| elementwise.
 func (a *Tensor) Abs() *Tensor {
 	out := unaryKernel("Abs", a, kernels.AbsRun[float32], kernels.AbsRun[float64])
-	return record("Abs", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(maskedGrad("AbsBackward", g, c.Input(0), absGradT[float32], absGradT[float64]))
-	})
+	return record("Abs", out, []*Tensor{a}, absGrad)
+}
+
+// absGrad: |a|' is the sign of a (0 at 0).
+func absGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(maskedGrad("AbsBackward", g, c.Input(0), absGradT[float32], absGradT[float64]))
 }
 
 // Sign returns -1, 0 or 1 by the sign of each element (0 for NaN, as
 // PyTorch does). Its gradient is 0 everywhere.
 func (a *Tensor) Sign() *Tensor {
 	out := unaryMap("Sign", a, signT[float32], signT[float64])
-	return record("Sign", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return c.one(zerosFor("Sign", g))
-	})
+	return record("Sign", out, []*Tensor{a}, signGrad)
+}
+
+// signGrad: sign is flat, so the gradient is 0.
+func signGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return c.one(zerosFor("Sign", g))
 }
 
 // Clamp limits a to [lo, hi] elementwise; pass math.Inf(-1) or math.Inf(1)
@@ -336,7 +508,12 @@ func (a *Tensor) Clamp(lo, hi float64) *Tensor {
 	lo32, hi32 := float32(lo), float32(hi)
 	out := unaryMap("Clamp", a, func(x float32) float32 { return clampT(x, lo32, hi32) },
 		func(x float64) float64 { return clampT(x, lo, hi) })
-	return record("Clamp", out, []*Tensor{a}, func(c *BackwardContext, g *Tensor) []*Tensor {
+	return record("Clamp", out, []*Tensor{a}, clampGrad(lo, hi))
+}
+
+// clampGrad: 1 inside [lo, hi] (boundary included), else 0.
+func clampGrad(lo float64, hi float64) BackwardFunc {
+	return func(c *BackwardContext, g *Tensor) []*Tensor {
 		return []*Tensor{maskedGrad("ClampBackward", g, c.Input(0), func(g, x float32) float32 {
 			if float64(x) >= lo && float64(x) <= hi {
 				return g
@@ -348,7 +525,7 @@ func (a *Tensor) Clamp(lo, hi float64) *Tensor {
 			}
 			return 0
 		})}
-	})
+	}
 }
 
 // Maximum returns the elementwise maximum of a and b, broadcasting. NaN in
@@ -356,18 +533,24 @@ func (a *Tensor) Clamp(lo, hi float64) *Tensor {
 // torch.maximum does.
 func (a *Tensor) Maximum(b *Tensor) *Tensor {
 	out := binaryMap("Maximum", a, b, maxT[float32], maxT[float64])
-	return record("Maximum", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return extremumGrads(c, g, pickGreater[float32], pickGreater[float64])
-	})
+	return record("Maximum", out, []*Tensor{a, b}, maximumGrad)
+}
+
+// maximumGrad: g goes to the larger input, half to each on a tie.
+func maximumGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return extremumGrads(c, g, pickGreater[float32], pickGreater[float64])
 }
 
 // Minimum returns the elementwise minimum of a and b, broadcasting; see
 // Maximum for NaN and ties.
 func (a *Tensor) Minimum(b *Tensor) *Tensor {
 	out := binaryMap("Minimum", a, b, minT[float32], minT[float64])
-	return record("Minimum", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		return extremumGrads(c, g, pickLess[float32], pickLess[float64])
-	})
+	return record("Minimum", out, []*Tensor{a, b}, minimumGrad)
+}
+
+// minimumGrad: g goes to the smaller input, half to each on a tie.
+func minimumGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	return extremumGrads(c, g, pickLess[float32], pickLess[float64])
 }
 
 // extremumGrads routes g to whichever of the two inputs was picked, w(x, y)
@@ -423,18 +606,21 @@ func Where(cond, a, b *Tensor) *Tensor {
 		out.noGrad = true
 		return out
 	}
-	return recordSaved("Where", out, []*Tensor{a, b}, []*Tensor{cond}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		cd := c.Saved(0)
-		zero := scalarLike(g, 0)
-		var ga, gb *Tensor
-		if c.NeedsGrad(0) {
-			ga = Where(cd, g, zero)
-		}
-		if c.NeedsGrad(1) {
-			gb = Where(cd, zero, g)
-		}
-		return c.two(ga, gb)
-	})
+	return recordSaved("Where", out, []*Tensor{a, b}, []*Tensor{cond}, whereGrad)
+}
+
+// whereGrad: g goes to whichever input cond chose.
+func whereGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	cd := c.Saved(0)
+	zero := scalarLike(g, 0)
+	var ga, gb *Tensor
+	if c.NeedsGrad(0) {
+		ga = Where(cd, g, zero)
+	}
+	if c.NeedsGrad(1) {
+		gb = Where(cd, zero, g)
+	}
+	return c.two(ga, gb)
 }
 
 func whereRun[T kernels.Float](dst []T, cond *Tensor, pc, sc int, a []T, pa, sa int, b []T, pb, sb int) {

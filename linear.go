@@ -39,33 +39,43 @@ func Linear(x, w, b *Tensor) *Tensor {
 	out := rawIn(poolOf("Linear", x, w, b), x.dtype, []int{n, outF})
 	fillRows(out, b)
 	gemm2d(out, x, w.transposed(), n, outF, in, 1)
-	return record("Linear", out, []*Tensor{x, w, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		// The bias gradient goes back as g itself: the engine sums it over
-		// the rows, as for any broadcast input.
-		var gx, gw *Tensor
-		if !c.create {
-			x, w := c.n.inputs[0], c.n.inputs[1]
-			if c.NeedsGrad(0) {
-				gx = mm2d(g, w)
-			}
-			if c.NeedsGrad(1) {
-				if buf := c.leafGradBuffer(1); buf != nil {
-					gemm2d(buf, g.transposed(), x, w.shape[0], w.shape[1], x.shape[0], 0)
-					gw = buf
-				} else {
-					gw = mm2d(g.transposed(), x)
-				}
-			}
-			return c.three(gx, gw, g)
+	return recordRule(ruleLinear, out, x, w, b)
+}
+
+// linearGrad: d(x·wᵀ + b) is g·w for x, gᵀ·x for w, and g itself for b
+// (the engine sums it over the rows, as for any broadcast input).
+func linearGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	var gx, gw *Tensor
+	if c.NeedsGrad(0) {
+		gx = g.MatMul(c.Input(1))
+	}
+	if c.NeedsGrad(1) {
+		gw = g.Transpose(0, 1).MatMul(c.Input(0))
+	}
+	return c.three(gx, gw, g)
+}
+
+// linearGradFused is linearGrad on the GEMM kernel. A weight gradient that
+// may go straight into the weight's Grad buffer is computed there.
+func linearGradFused(c *BackwardContext, g *Tensor) []*Tensor {
+	var gx, gw *Tensor
+	x, w := c.InputValue(0), c.InputValue(1)
+	if c.NeedsGrad(0) {
+		gx = mm2d(g, w)
+	}
+	if c.NeedsGrad(1) {
+		if buf := c.leafGradBuffer(1); buf != nil {
+			gemm2d(buf, g.transposed(), x, w.shape[0], w.shape[1], x.shape[0], 0)
+			gw = buf
+		} else {
+			gw = mm2d(g.transposed(), x)
 		}
-		if c.NeedsGrad(0) {
-			gx = g.MatMul(c.Input(1))
-		}
-		if c.NeedsGrad(1) {
-			gw = g.Transpose(0, 1).MatMul(c.Input(0))
-		}
-		return c.three(gx, gw, g)
-	})
+	}
+	return c.three(gx, gw, g)
+}
+
+func init() {
+	define(ruleLinear, derivative{op: "Linear", rule: linearGrad, fused: linearGradFused})
 }
 
 // fillRows sets every row of the contiguous matrix out to the vector b.

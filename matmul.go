@@ -79,51 +79,63 @@ func (a *Tensor) matmul(b *Tensor, sa, sb []int) *Tensor {
 		out = newIn(pool, a.dtype, slices.Concat(batch, []int{m, n}))
 		matmulInto(out, a, b, batch, m, n, k)
 	}
-	return record("MatMul", out, []*Tensor{a, b}, func(c *BackwardContext, g *Tensor) []*Tensor {
-		// Gradients come back in the broadcast batch shape; the engine
-		// sums them down to each input's batch axes.
-		// Each is computed in its input's layout: for a transposed input
-		// (w.T() in a Linear layer) the product comes out transposed too,
-		// so that what reaches w is row-major like w, and accumulating it
-		// into w's gradient is a plain copy rather than a transposing one.
-		var ga, gb *Tensor
-		if !c.create && len(c.n.inputs[0].shape) == 2 && len(c.n.inputs[1].shape) == 2 {
-			// No graph to build: the same products, straight to the kernel.
-			x, y := c.n.inputs[0], c.n.inputs[1]
-			if c.NeedsGrad(0) {
-				if colMajor(x) {
-					ga = mm2d(y, g.transposed()).transposed()
-				} else {
-					ga = mm2d(g, y.transposed())
-				}
-			}
-			if c.NeedsGrad(1) {
-				if colMajor(y) {
-					gb = mm2d(g.transposed(), x).transposed()
-				} else {
-					gb = mm2d(x.transposed(), g)
-				}
-			}
-			return c.two(ga, gb)
+	return recordRule(ruleMatMul, out, a, b)
+}
+
+// matmulGrad: d(a·b)/da = g·bᵀ, d(a·b)/db = aᵀ·g. Gradients come back in
+// the broadcast batch shape; the engine sums them down to each input's
+// batch axes. Each is computed in its input's layout: for a transposed
+// input (w.T() in a Linear layer) the product comes out transposed too, so
+// that what reaches w is row-major like w, and accumulating it into w's
+// gradient is a plain copy rather than a transposing one.
+func matmulGrad(c *BackwardContext, g *Tensor) []*Tensor {
+	var ga, gb *Tensor
+	if c.NeedsGrad(0) {
+		x, y := c.Input(0), c.Input(1)
+		if colMajor(x) {
+			ga = y.MatMul(g.Transpose(-1, -2)).Transpose(-1, -2)
+		} else {
+			ga = g.MatMul(y.Transpose(-1, -2))
 		}
-		if c.NeedsGrad(0) {
-			x, y := c.Input(0), c.Input(1)
-			if colMajor(x) {
-				ga = y.MatMul(g.Transpose(-1, -2)).Transpose(-1, -2)
-			} else {
-				ga = g.MatMul(y.Transpose(-1, -2))
-			}
+	}
+	if c.NeedsGrad(1) {
+		x, y := c.Input(0), c.Input(1)
+		if colMajor(y) {
+			gb = g.Transpose(-1, -2).MatMul(x).Transpose(-1, -2)
+		} else {
+			gb = x.Transpose(-1, -2).MatMul(g)
 		}
-		if c.NeedsGrad(1) {
-			x, y := c.Input(0), c.Input(1)
-			if colMajor(y) {
-				gb = g.Transpose(-1, -2).MatMul(x).Transpose(-1, -2)
-			} else {
-				gb = x.Transpose(-1, -2).MatMul(g)
-			}
+	}
+	return c.two(ga, gb)
+}
+
+// matmulGradFused is matmulGrad for two matrices, straight to the GEMM
+// kernel.
+func matmulGradFused(c *BackwardContext, g *Tensor) []*Tensor {
+	x, y := c.InputValue(0), c.InputValue(1)
+	if len(x.shape) != 2 || len(y.shape) != 2 {
+		return matmulGrad(c, g)
+	}
+	var ga, gb *Tensor
+	if c.NeedsGrad(0) {
+		if colMajor(x) {
+			ga = mm2d(y, g.transposed()).transposed()
+		} else {
+			ga = mm2d(g, y.transposed())
 		}
-		return c.two(ga, gb)
-	})
+	}
+	if c.NeedsGrad(1) {
+		if colMajor(y) {
+			gb = mm2d(g.transposed(), x).transposed()
+		} else {
+			gb = mm2d(x.transposed(), g)
+		}
+	}
+	return c.two(ga, gb)
+}
+
+func init() {
+	define(ruleMatMul, derivative{op: "MatMul", rule: matmulGrad, fused: matmulGradFused})
 }
 
 // colMajor reports whether the matrices of t (its last two axes) lie in

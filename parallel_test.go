@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	bp "github.com/gobackprop/backprop"
-	"github.com/gobackprop/backprop/internal/kernels"
 )
 
 // Large elementwise ops, reductions and softmaxes run on several
@@ -14,7 +13,7 @@ import (
 // big enough to be cut into blocks (more than 64K elements), and is run
 // with 1, 2 and 3 threads.
 func TestParallelBitIdentical(t *testing.T) {
-	defer kernels.SetThreads(0)
+	defer bp.SetThreads(0)
 	rng := bp.NewRNG(11)
 	x32 := rng.Normal(0, 2, 300, 701) // rows that are not a multiple of anything
 	y32 := rng.Normal(0, 2, 300, 701)
@@ -66,7 +65,7 @@ func TestParallelBitIdentical(t *testing.T) {
 		for _, op := range ops {
 			var first []float64
 			for _, th := range []int{1, 2, 3} {
-				kernels.SetThreads(th)
+				bp.SetThreads(th)
 				got := op.f(x, y, row).Float64s()
 				if th == 1 {
 					first = got
@@ -157,17 +156,17 @@ func TestElementwiseLayouts(t *testing.T) {
 }
 
 func BenchmarkThreads(b *testing.B) {
-	defer kernels.SetThreads(0)
+	defer bp.SetThreads(0)
 	x := bp.NewRNG(1).Normal(0, 1, 1024, 1024)
 	p := bp.NewPool()
 	xp := x.InPool(p)
 	for _, th := range []int{1, 2} {
 		b.Run(fmt.Sprintf("Add/threads=%d", th), func(b *testing.B) {
-			kernels.SetThreads(th)
+			bp.SetThreads(th)
 			benchOp(b, 12*x.Numel(), p, func() *bp.Tensor { return xp.Add(x) })
 		})
 		b.Run(fmt.Sprintf("Sum/threads=%d", th), func(b *testing.B) {
-			kernels.SetThreads(th)
+			bp.SetThreads(th)
 			benchOp(b, 4*x.Numel(), p, func() *bp.Tensor { return xp.Sum() })
 		})
 	}

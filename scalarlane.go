@@ -1,7 +1,5 @@
 package backprop
 
-import "math"
-
 // The scalar lane of the backward walk.
 //
 // A graph of one-element tensors (the lecture's circuits, micrograd-style
@@ -13,59 +11,39 @@ import "math"
 // (Node.sgrad) and turns them into tensors only where a tensor is needed:
 // at leaves, at ops outside the lane, at hooks and retained gradients.
 //
-// Each rule below computes exactly what the op's BackwardFunc computes
-// (the same operations in the same order, in the tensor's dtype), and sums
-// at forks are made in the dtype too, so a gradient does not depend on
-// which path carried it.
+// The numbers come from the scalar forms in the table of derivatives
+// (derivatives.go), written beside each op's rule and doing the rule's
+// arithmetic in the rule's order, in the tensor's dtype; sums at forks are
+// made in the dtype too, so a gradient does not depend on which path
+// carried it.
 
-// scalarRule names an op whose one-element backward has a closed form.
-type scalarRule uint8
-
-const (
-	ruleNone scalarRule = iota
-	ruleAdd
-	ruleSub
-	ruleMul
-	ruleDiv
-	ruleNeg
-	ruleExp
-	ruleLog
-	ruleSqrt
-	ruleSquare
-	ruleTanh
-	ruleSigmoid
-	ruleReLU
-	ruleSin
-	ruleCos
-)
-
-// withRule marks t's node (when t was just recorded, from one-element
-// inputs into a one-element float result) as computable in the scalar lane
-// by rule r, and returns t. Deciding here, while the tensors are in cache,
-// spares the walk a look at each input.
-func withRule(t *Tensor, r scalarRule) *Tensor {
-	n := t.node
-	if n == nil || n.out != t || !t.dtype.IsFloat() || !isOneElement(t) {
-		return t
+// fitsLane reports whether the walk may carry n's gradients as numbers:
+// n's rule has scalar forms (recordRule checked), and its result and
+// inputs are one-element float tensors of one dtype. Deciding when the op
+// is recorded, while the tensors are in cache, spares the walk a look at
+// each input.
+func fitsLane(n *Node) bool {
+	t := n.out
+	if !t.dtype.IsFloat() || !isOneElement(t) {
+		return false
 	}
 	for _, in := range n.inputs {
 		if !isOneElement(in) || in.dtype != t.dtype {
-			return t
+			return false
 		}
 	}
-	n.rule, n.laneF32 = r, t.dtype == Float32
-	return t
+	return true
 }
 
-// inLane reports whether the walk may run n as numbers: it has a rule,
-// nothing needs to see its gradient as a tensor, and no graph is being
-// built.
-func inLane(n *Node, create bool) bool {
-	if n.rule == ruleNone || create || n.released {
+// inLane reports whether the walk runs n as numbers: a gradient reached it,
+// it has a rule, nothing needs to see its gradient as a tensor, and no
+// graph is being built nor inputs requested.
+func (w *walkState) inLane(n *Node) bool {
+	if !n.lane || (!n.sHas && n.pending == nil) || w.create || w.want != nil {
 		return false
 	}
 	out := n.out
-	return !out.retainGrad && (out.extra == nil || len(out.extra.hooks) == 0)
+	return out != nil && !out.retainGrad && (out.extra == nil || len(out.extra.hooks) == 0)
 }
 
 func isOneElement(t *Tensor) bool {
@@ -85,78 +63,25 @@ func scalarValue(t *Tensor) float64 {
 	return t.f64[t.offset]
 }
 
-// Which values each rule reads: the walk touches nothing else, since on a
-// large scalar graph every tensor it reads is a likely cache miss.
-const (
-	needX0 = 1 << iota
-	needX1
-	needY
-)
-
-var ruleNeeds = [...]uint8{
-	ruleAdd: 0, ruleSub: 0, ruleMul: needX0 | needX1, ruleDiv: needX1 | needY,
-	ruleNeg: 0, ruleExp: needY, ruleLog: needX0, ruleSqrt: needY, ruleSquare: needX0,
-	ruleTanh: needY, ruleSigmoid: needY, ruleReLU: needX0, ruleSin: needX0, ruleCos: needX0,
-}
-
 // laneGrads returns the gradients of n's inputs (at most two) for the
-// upstream gradient g, in n's dtype.
+// upstream gradient g, in n's dtype, from the scalar form of n's rule.
 func laneGrads(n *Node, g float64) (g0, g1 float64) {
+	d := &derivatives[n.rule]
 	var x0, x1, y float64
-	need := ruleNeeds[n.rule]
-	if need&needX0 != 0 {
+	if d.reads&readX0 != 0 {
 		x0 = scalarValue(n.inputs[0])
 	}
-	if need&needX1 != 0 {
+	if d.reads&readX1 != 0 {
 		x1 = scalarValue(n.inputs[1])
 	}
-	if need&needY != 0 {
+	if d.reads&readY != 0 {
 		y = scalarValue(n.out)
 	}
 	if n.laneF32 {
-		a, b := ruleGrads(n.rule, float32(g), float32(x0), float32(x1), float32(y))
+		a, b := d.scalar32(float32(g), float32(x0), float32(x1), float32(y))
 		return float64(a), float64(b)
 	}
-	return ruleGrads(n.rule, g, x0, x1, y)
-}
-
-// ruleGrads mirrors the BackwardFuncs of elementwise.go.
-func ruleGrads[T float32 | float64](r scalarRule, g, x0, x1, y T) (g0, g1 T) {
-	switch r {
-	case ruleAdd:
-		return g, g
-	case ruleSub:
-		return g, -g
-	case ruleMul:
-		return g * x1, g * x0
-	case ruleDiv:
-		ga := g / x1
-		return ga, -(ga * y)
-	case ruleNeg:
-		return -g, 0
-	case ruleExp:
-		return g * y, 0
-	case ruleLog:
-		return g / x0, 0
-	case ruleSqrt:
-		return g / y * 0.5, 0
-	case ruleSquare:
-		return g * x0 * 2, 0
-	case ruleTanh:
-		return g * (1 - y*y), 0
-	case ruleSigmoid:
-		return g * y * (1 - y), 0
-	case ruleReLU:
-		if x0 > 0 {
-			return g, 0
-		}
-		return 0, 0
-	case ruleSin:
-		return g * T(math.Cos(float64(x0))), 0
-	case ruleCos:
-		return -(g * T(math.Sin(float64(x0)))), 0
-	}
-	panic("backprop: scalar lane: unknown rule")
+	return d.scalar64(g, x0, x1, y)
 }
 
 // addScalar adds v to a pending scalar gradient s (present when has),
@@ -181,7 +106,7 @@ func scalarTensor(t *Tensor, v float64) *Tensor {
 // laneStep runs node n of a walk as numbers: its gradient (pending tensor
 // and number summed), times its local gradients, added to its inputs'
 // pending numbers or their leaf sums.
-func laneStep(n *Node, leaves *leafSums, id uint64, retain bool) {
+func (w *walkState) laneStep(n *Node) {
 	dt := Float64
 	if n.laneF32 {
 		dt = Float32
@@ -199,23 +124,21 @@ func laneStep(n *Node, leaves *leafSums, id uint64, retain bool) {
 	g0, g1 := laneGrads(n, g)
 	// The lane runs only for Backward (no requested inputs), where an
 	// input needs a gradient exactly when it requires one, and a recorded
-	// input always does. The inputs' dtype is n's (withRule checked).
+	// input always does. The inputs' dtype is n's (fitsLane checked).
 	for j, in := range n.inputs {
 		v := g0
 		if j == 1 {
 			v = g1
 		}
 		if m := in.node; m != nil {
-			if m.mark == id {
+			if m.mark == w.id {
 				m.sgrad, m.sHas = addScalar(m.sgrad, m.sHas, v, dt), true
 			}
 			continue
 		}
 		if in.requiresGrad {
-			leaves.addScalar(in, v)
+			w.leaves.addScalar(in, v)
 		}
 	}
-	if !retain {
-		n.release()
-	}
+	w.finish(n)
 }

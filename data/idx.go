@@ -81,7 +81,10 @@ func (g *gzipMembers) Read(p []byte) (int, error) {
 	if err != io.EOF {
 		return n, err
 	}
-	head, _ := g.br.Peek(2)
+	head, perr := g.br.Peek(2)
+	if perr != nil && perr != io.EOF {
+		return n, perr // the stream failed; it may have held more
+	}
 	switch {
 	case len(head) == 0:
 		return n, io.EOF

@@ -331,13 +331,23 @@ func gomnistDirs(roots []string) []string {
 	}
 	// Any other version in the cache, newest first: pseudo-versions sort by
 	// their timestamp.
+	// A listing, not filepath.Glob: a root such as a home folder named
+	// "a[1]" would be read as a pattern and silently match nothing. A root
+	// that cannot be listed just holds no candidates.
 	escDefault := escapeModulePath(gomnistModule)
+	parent, prefix := filepath.Dir(filepath.FromSlash(escDefault)), filepath.Base(escDefault)+"@"
 	for _, root := range roots {
-		found, _ := filepath.Glob(filepath.Join(root, escDefault+"@*"))
+		entries, _ := os.ReadDir(filepath.Join(root, parent))
+		var found []string
+		for _, e := range entries {
+			if e.IsDir() && strings.HasPrefix(e.Name(), prefix) {
+				found = append(found, e.Name())
+			}
+		}
 		slices.Sort(found)
 		slices.Reverse(found)
 		for _, d := range found {
-			dirs = append(dirs, filepath.Join(d, "data"))
+			dirs = append(dirs, filepath.Join(root, parent, d, "data"))
 		}
 	}
 	return dirs

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	bp "github.com/gobackprop/backprop"
-	"github.com/gobackprop/backprop/optim"
 )
 
 // Losses are plain functions of tensors, compositions of the root
@@ -150,7 +149,7 @@ func Softplus(x *bp.Tensor) *bp.Tensor {
 // decay). cs231n writes reg·Σ w², which is this with lambda = 2·reg. Pass
 // only the weights to leave biases unregularized, as cs231n does. With no
 // parameters it is a float32 zero.
-func L2Penalty(params []optim.Param, lambda float64) *bp.Tensor {
+func L2Penalty(params []bp.Param, lambda float64) *bp.Tensor {
 	var s *bp.Tensor
 	for _, p := range params {
 		t := p.T.Square().Sum()

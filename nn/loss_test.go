@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	bp "github.com/gobackprop/backprop"
-	"github.com/gobackprop/backprop/optim"
 )
 
 func TestLossGrad(t *testing.T) {
@@ -25,7 +24,7 @@ func TestLossGrad(t *testing.T) {
 	checkFunc(t, "BCEWithLogits", func(xs ...*bp.Tensor) *bp.Tensor { return BCEWithLogits(xs[0], xs[1]) }, rnd(6, 3, 4).MulScalar(3), targets)
 	checkFunc(t, "Softplus", func(xs ...*bp.Tensor) *bp.Tensor { return Softplus(xs[0]) }, rnd(7, 10).MulScalar(5))
 	checkFunc(t, "L2Penalty", func(xs ...*bp.Tensor) *bp.Tensor {
-		return L2Penalty([]optim.Param{{Name: "a", T: xs[0]}, {Name: "b", T: xs[1]}}, 0.3)
+		return L2Penalty([]bp.Param{{Name: "a", T: xs[0]}, {Name: "b", T: xs[1]}}, 0.3)
 	}, rnd(8, 3, 2), rnd(9, 4))
 }
 
@@ -69,7 +68,7 @@ func TestMSEValue(t *testing.T) {
 func TestL2Penalty(t *testing.T) {
 	// 0.5·λ·Σw², whose gradient λ·w is SGD's weight_decay = λ.
 	w := bp.FromFloat64s([]float64{1, -2, 3}).SetRequiresGrad(true)
-	p := L2Penalty([]optim.Param{{Name: "w", T: w}}, 0.1)
+	p := L2Penalty([]bp.Param{{Name: "w", T: w}}, 0.1)
 	if v := p.Item(); math.Abs(v-0.7) > 1e-15 {
 		t.Errorf("penalty = %v, want 0.7", v)
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	bp "github.com/gobackprop/backprop"
-	"github.com/gobackprop/backprop/optim"
 )
 
 // Module is a layer or a model: something with a Forward pass, named
@@ -173,23 +172,23 @@ func slots(m Module, params, buffers bool) []namedSlot {
 // ("0.weight", "fc1.bias"), in a fixed order, ready for an optimizer. A
 // tensor registered under several names (tied weights) is listed once,
 // under its first name.
-func Parameters(m Module) []optim.Param {
-	var out []optim.Param
+func Parameters(m Module) []bp.Param {
+	var out []bp.Param
 	seen := map[*bp.Tensor]bool{}
 	for _, s := range slots(m, true, false) {
 		if t := *s.t; !seen[t] {
 			seen[t] = true
-			out = append(out, optim.Param{Name: s.name, T: t})
+			out = append(out, bp.Param{Name: s.name, T: t})
 		}
 	}
 	return out
 }
 
 // Buffers returns m's buffers with their full dotted names.
-func Buffers(m Module) []optim.Param {
-	var out []optim.Param
+func Buffers(m Module) []bp.Param {
+	var out []bp.Param
 	for _, s := range slots(m, false, true) {
-		out = append(out, optim.Param{Name: s.name, T: *s.t})
+		out = append(out, bp.Param{Name: s.name, T: *s.t})
 	}
 	return out
 }

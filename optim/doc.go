@@ -19,7 +19,8 @@
 // # Parameters and state
 //
 // Parameters are leaf tensors (float32 or float64), each with a name
-// (Param). Step reads their Grad, as Backward left it, and skips those
+// (Param, which is backprop.Param: nn.Parameters lists a model's, and nn
+// and optim share the type without importing each other). Step reads their Grad, as Backward left it, and skips those
 // without one. The names key the optimizer's State, a map of tensors such as
 // "fc1.weight.exp_avg" that a checkpoint saves and LoadState restores; a
 // restored run continues bit for bit like one that never stopped.

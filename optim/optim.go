@@ -10,13 +10,11 @@ import (
 	bp "github.com/gobackprop/backprop"
 )
 
-// Param is a named parameter. The name keys the parameter's entries in the
-// optimizer's state ("fc1.weight.exp_avg"), so a checkpoint written by one
-// run can be loaded by another that builds the same model.
-type Param struct {
-	Name string
-	T    *bp.Tensor
-}
+// Param is a named parameter, backprop.Param: nn.Parameters returns them
+// and the optimizers take them. The name keys the parameter's entries in
+// the optimizer's state ("fc1.weight.exp_avg"), so a checkpoint written by
+// one run can be loaded by another that builds the same model.
+type Param = bp.Param
 
 // Params names unnamed tensors by their position: "0", "1", ... It is for
 // small programs and tests; a model should name its parameters so that its

@@ -284,8 +284,14 @@ func (c Config) fields() []field {
 		panic(err)
 	}
 	for dec.More() {
-		k, _ := dec.Token()
-		v, _ := dec.Token()
+		k, err := dec.Token()
+		if err != nil {
+			panic(err)
+		}
+		v, err := dec.Token()
+		if err != nil {
+			panic(err)
+		}
 		out = append(out, field{k.(string), fmt.Sprint(v)})
 	}
 	return out

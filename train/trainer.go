@@ -111,11 +111,11 @@ func NewWithModel(cfg Config, model nn.Module, loss nn.LossFunc, rng *bp.RNG, tr
 	} else if tc != classes {
 		return nil, fmt.Errorf("the training set has %d classes and the test set %d", classes, tc)
 	}
-	trainSet, err = firstN(trainSet, cfg.TrainSize, "--train-size")
+	trainSet, err = firstN(trainSet, cfg.TrainSize, classes, "--train-size")
 	if err != nil {
 		return nil, err
 	}
-	testSet, err = firstN(testSet, cfg.TestSize, "--test-size")
+	testSet, err = firstN(testSet, cfg.TestSize, classes, "--test-size")
 	if err != nil {
 		return nil, err
 	}
@@ -149,16 +149,17 @@ func classesOf(ds data.Dataset) (int, error) {
 	return c.Classes(), nil
 }
 
-// subset is the first n examples of a data set.
+// subset is the first n examples of a data set that has classes classes
+// (found by classesOf before the cut, so that asking again cannot fail).
 type subset struct {
 	data.Dataset
-	n int
+	n, classes int
 }
 
 func (s subset) Len() int     { return s.n }
-func (s subset) Classes() int { c, _ := classesOf(s.Dataset); return c }
+func (s subset) Classes() int { return s.classes }
 
-func firstN(ds data.Dataset, n int, flag string) (data.Dataset, error) {
+func firstN(ds data.Dataset, n, classes int, flag string) (data.Dataset, error) {
 	switch {
 	case n == 0 || n == ds.Len():
 		return ds, nil
@@ -168,7 +169,7 @@ func firstN(ds data.Dataset, n int, flag string) (data.Dataset, error) {
 	if td, ok := ds.(*data.TensorDataset); ok {
 		return td.Slice(0, n), nil
 	}
-	return subset{ds, n}, nil
+	return subset{ds, n, classes}, nil
 }
 
 // BatchStats describe the epoch so far, after one training step.

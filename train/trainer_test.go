@@ -14,7 +14,6 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
-	"github.com/gobackprop/backprop/internal/kernels"
 	"github.com/gobackprop/backprop/nn"
 )
 
@@ -190,12 +189,12 @@ func TestResumeBitForBit(t *testing.T) {
 // and with two: the kernels split work by the shape alone, so the weights
 // must agree bit for bit.
 func TestThreadsSameBits(t *testing.T) {
-	defer kernels.SetThreads(0)
+	defer bp.SetThreads(0)
 	trainSet, testSet := synthetic(96, 28, 3), synthetic(20, 28, 4)
 	for _, model := range []string{"mlp", "cnn"} {
 		var states []checkpoint.State
 		for _, threads := range []int{1, 2} {
-			kernels.SetThreads(threads)
+			bp.SetThreads(threads)
 			cfg, _ := Defaults(model)
 			cfg.Epochs, cfg.Batch = 1, 48
 			if model == "cnn" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/internal/bench"
 	"github.com/gobackprop/backprop/internal/kernels"
 )
@@ -42,7 +43,7 @@ func setThreads(n int) (int, error) {
 		n = runtime.GOMAXPROCS(0)
 	}
 	runtime.GOMAXPROCS(n)
-	kernels.SetThreads(n)
+	bp.SetThreads(n)
 	return n, nil
 }
 

@@ -65,7 +65,7 @@ func newBenchTrainCmd() *cobra.Command {
 		Use:   "train --model mlp|cnn --batch B --iters N [--threads T]",
 		Short: "MNIST training steps with the model's default optimizer: images/s, ms and allocations per step",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (rerr error) {
 			if batch < 1 || iters < 1 || warmup < 1 {
 				return fmt.Errorf("--batch, --iters and --warmup must be positive")
 			}
@@ -99,11 +99,18 @@ func newBenchTrainCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				defer f.Close()
 				if err := pprof.StartCPUProfile(f); err != nil {
+					f.Close()
 					return err
 				}
-				defer pprof.StopCPUProfile()
+				// The profile is written when it stops; a failed Close can
+				// mean it never reached the disk.
+				defer func() {
+					pprof.StopCPUProfile()
+					if err := f.Close(); err != nil && rerr == nil {
+						rerr = fmt.Errorf("--cpuprofile: %w", err)
+					}
+				}()
 			}
 			if _, err := tr.RunEpoch(context.Background(), clock); err != nil {
 				return err
@@ -113,10 +120,13 @@ func newBenchTrainCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				defer f.Close()
 				runtime.GC() // the profile shows what the last collection saw
-				if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-					return err
+				err = pprof.Lookup("allocs").WriteTo(f, 0)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
+					return fmt.Errorf("--memprofile: %w", err)
 				}
 			}
 			secs := clock.t1.Sub(clock.t0).Seconds()

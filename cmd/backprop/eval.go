@@ -14,7 +14,6 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
-	"github.com/gobackprop/backprop/internal/kernels"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
 )
@@ -104,10 +103,10 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 
 	if f.threads > 0 {
 		prev := runtime.GOMAXPROCS(f.threads)
-		kernels.SetThreads(f.threads)
+		bp.SetThreads(f.threads)
 		defer func() {
 			runtime.GOMAXPROCS(prev)
-			kernels.SetThreads(0)
+			bp.SetThreads(0)
 		}()
 	}
 	testSet, err := train.LoadTestData(dataName, f.dataDir)
@@ -128,7 +127,10 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 		return fmt.Errorf("--model %s: the weights do not fit a %s for %s data: %s", f.file, name, dataName, firstErrors(err, 3))
 	}
 	nn.Eval(model)
-	loss, _ := nn.LossFor(name)
+	loss, err := nn.LossFor(name)
+	if err != nil {
+		return fmt.Errorf("--model %s: %w", f.file, err)
+	}
 	r := train.Evaluate(model, loss, testSet, testSet.Classes())
 
 	w := cmd.OutOrStdout()

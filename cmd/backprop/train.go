@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
-	"github.com/gobackprop/backprop/internal/kernels"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
 	"github.com/gobackprop/backprop/web"
@@ -286,10 +286,10 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 
 	if f.threads > 0 {
 		prev := runtime.GOMAXPROCS(f.threads)
-		kernels.SetThreads(f.threads)
+		bp.SetThreads(f.threads)
 		defer func() {
 			runtime.GOMAXPROCS(prev)
-			kernels.SetThreads(0)
+			bp.SetThreads(0)
 		}()
 	}
 
@@ -414,7 +414,7 @@ func (t teeProgress) EndEpoch(m train.Metrics) { t.a.EndEpoch(m); t.b.EndEpoch(m
 func printHeader(w io.Writer, tr *train.Trainer, f *trainFlags, out string) {
 	cfg := tr.Config
 	fmt.Fprintf(w, "training %s (%d parameters) on %s: %d training and %d test examples, %d threads\n",
-		cfg.Model, nn.NumParams(tr.Model), cfg.Data, tr.TrainSet.Len(), tr.TestSet.Len(), kernels.Threads())
+		cfg.Model, nn.NumParams(tr.Model), cfg.Data, tr.TrainSet.Len(), tr.TestSet.Len(), bp.Threads())
 	fmt.Fprintf(w, "  %s\n", cfg.Describe())
 	if f.resume != "" {
 		fmt.Fprintf(w, "  resuming %s after epoch %d\n", f.resume, tr.Epoch)

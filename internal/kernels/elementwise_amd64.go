@@ -8,48 +8,126 @@ import "golang.org/x/sys/cpu"
 // contiguous (or one broadcast value). The wrappers check the slices, so a
 // wrong length fails here with an index error rather than in assembly.
 
+// addVVF32 is, for any n >= 0, the portable loop
+//
+//	for i := range n { dst[i] = a[i] + b[i] }
+//
+// with the same single-precision rounding, so the bits are the same
+// (elementwise_test.go checks the run kernels against plain loops).
+//
 //go:noescape
 func addVVF32(dst, a, b *float32, n int)
 
+// addVSF32 is, for any n >= 0,
+//
+//	for i := range n { dst[i] = x[i] + s }
+//
 //go:noescape
 func addVSF32(dst, x *float32, s float32, n int)
 
+// addSVF32 is, for any n >= 0,
+//
+//	for i := range n { dst[i] = s + x[i] }
+//
 //go:noescape
 func addSVF32(dst, x *float32, s float32, n int)
 
+// subVVF32 is, for any n >= 0, the portable loop
+//
+//	for i := range n { dst[i] = a[i] - b[i] }
+//
+// with the same single-precision rounding, so the bits are the same
+// (elementwise_test.go checks the run kernels against plain loops).
+//
 //go:noescape
 func subVVF32(dst, a, b *float32, n int)
 
+// subVSF32 is, for any n >= 0,
+//
+//	for i := range n { dst[i] = x[i] - s }
+//
 //go:noescape
 func subVSF32(dst, x *float32, s float32, n int)
 
+// subSVF32 is, for any n >= 0,
+//
+//	for i := range n { dst[i] = s - x[i] }
+//
 //go:noescape
 func subSVF32(dst, x *float32, s float32, n int)
 
+// mulVVF32 is, for any n >= 0, the portable loop
+//
+//	for i := range n { dst[i] = a[i] * b[i] }
+//
+// with the same single-precision rounding, so the bits are the same
+// (elementwise_test.go checks the run kernels against plain loops).
+//
 //go:noescape
 func mulVVF32(dst, a, b *float32, n int)
 
+// mulVSF32 is, for any n >= 0,
+//
+//	for i := range n { dst[i] = x[i] * s }
+//
 //go:noescape
 func mulVSF32(dst, x *float32, s float32, n int)
 
+// mulSVF32 is, for any n >= 0,
+//
+//	for i := range n { dst[i] = s * x[i] }
+//
 //go:noescape
 func mulSVF32(dst, x *float32, s float32, n int)
 
+// divVVF32 is, for any n >= 0, the portable loop
+//
+//	for i := range n { dst[i] = a[i] / b[i] }
+//
+// with the same single-precision rounding, so the bits are the same
+// (elementwise_test.go checks the run kernels against plain loops).
+//
 //go:noescape
 func divVVF32(dst, a, b *float32, n int)
 
+// divVSF32 is, for any n >= 0,
+//
+//	for i := range n { dst[i] = x[i] / s }
+//
 //go:noescape
 func divVSF32(dst, x *float32, s float32, n int)
 
+// divSVF32 is, for any n >= 0,
+//
+//	for i := range n { dst[i] = s / x[i] }
+//
 //go:noescape
 func divSVF32(dst, x *float32, s float32, n int)
 
+// reluF32 is, for any n >= 0, ReLU's Go loop (unary.go), with Go's max
+// (NaN stays NaN, -0 gives +0):
+//
+//	for i := range n { dst[i] = max(x[i], 0) }
+//
 //go:noescape
 func reluF32(dst, x *float32, n int)
 
+// accumF32 is, for any n >= 0,
+//
+//	for i := range n { acc[i] += float64(x[i]) }
+//
+// each sum one double-precision addition, as in reduce.go's Go loop.
+//
 //go:noescape
 func accumF32(acc *float64, x *float32, n int)
 
+// reluGradF32 is, for any n >= 0, ReLUGrad's Go loop (keepIf gives +0
+// when x[i] > 0 fails, NaN x included, whatever gp[i] is):
+//
+//	for i := range n { dst[i] = keepIf(gp[i], x[i] > 0) }
+//
+// (g names a register in Go assembly, hence gp.)
+//
 //go:noescape
 func reluGradF32(dst, gp, x *float32, n int)
 

@@ -12,24 +12,85 @@ import (
 // tile; the Go wrappers below check the slices, so that a wrong packing
 // fails with an index error here rather than corrupting memory there.
 
+// gemmAVX2F32 computes one 6 x 16 tile of C = alpha*A*B + beta*C from packed
+// slivers (the tile contract of gemm_tile.go), kc >= 1, accumulating with
+// fused multiply-adds in float32:
+//
+//	for i := range 6 {
+//		for j := range 16 {
+//			var s float32
+//			for p := range kc { s = fma(a[p*6+i], b[p*16+j], s) } // one rounding each
+//			if beta == 0 { // either sign: C is not read
+//				c[i*ldc+j] = alpha * s
+//			} else {
+//				c[i*ldc+j] = fma(beta, c[i*ldc+j], alpha*s)
+//			}
+//		}
+//	}
+//
+// asmref_test.go checks it against this loop bit for bit. The fused
+// roundings make its bits differ from tile2x3's, which is why gemm_test.go
+// holds every kernel family to naiveGemm within a rounding tolerance.
+//
 //go:noescape
 func gemmAVX2F32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// gemmAVX2F64 is gemmAVX2F32's loop for a 6 x 8 tile of float64
+// (a[p*6+i], b[p*8+j]).
+//
 //go:noescape
 func gemmAVX2F64(kc int, a, b, c *float64, ldc int, alpha, beta float64)
 
+// gemmAVX512F32 is gemmAVX2F32's loop for a 12 x 32 tile of float32
+// (a[p*12+i], b[p*32+j]).
+//
 //go:noescape
 func gemmAVX512F32(kc int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// gemmAVX512F64 is gemmAVX2F32's loop for a 12 x 16 tile of float64
+// (a[p*12+i], b[p*16+j]).
+//
 //go:noescape
 func gemmAVX512F64(kc int, a, b, c *float64, ldc int, alpha, beta float64)
 
+// packRowsAVX is the whole-sliver part of packAlong, a byte copy: for each
+// of rows stored rows, run s of the row (wb bytes, wb one of 24, 48, 64,
+// 96, 128) goes to sliver s,
+//
+//	for r := range rows {
+//		for s := range n {
+//			copy(dst[s*slStride+r*wb:][:wb], src[r*srcStride+s*wb:][:wb]) // offsets in bytes
+//		}
+//	}
+//
+// so packAlongAVX leaves exactly packAlong's layout (asmref_test.go checks
+// the copy).
+//
 //go:noescape
 func packRowsAVX(dst, src unsafe.Pointer, rows, srcStride, n, wb, slStride int)
 
+// transposeF32AVX transposes rows (8, 6 or 4) stored float32 rows of
+// 8*blocks values into runs of rows values, as packAcross's inner loop
+// does (strides in bytes, s = 4; asmref_test.go checks it):
+//
+//	for q := range rows {
+//		for p := range 8 * blocks {
+//			dst[p*dstStride/s+q] = src[q*srcStride/s+p]
+//		}
+//	}
+//
 //go:noescape
 func transposeF32AVX(dst, src unsafe.Pointer, dstStride, srcStride, blocks, rows int)
 
+// transposeF64AVX is transposeF32AVX for float64: rows (4 or 2) stored
+// rows of 4*blocks values (s = 8):
+//
+//	for q := range rows {
+//		for p := range 4 * blocks {
+//			dst[p*dstStride/s+q] = src[q*srcStride/s+p]
+//		}
+//	}
+//
 //go:noescape
 func transposeF64AVX(dst, src unsafe.Pointer, dstStride, srcStride, blocks, rows int)
 

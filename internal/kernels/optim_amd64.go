@@ -6,19 +6,58 @@ package kernels
 // to len(p) first, so a short one fails here with an index error rather
 // than in assembly.
 
+// sgdPlainF32 is, for any n >= 0, sgdPlainGo (optim.go):
+//
+//	for i := range n { p[i] += float32(negLR * grad[i]) } // the product rounded, not fused
+//
 //go:noescape
 func sgdPlainF32(p, grad *float32, n int, negLR float32)
 
+// sgdMomentumF32 is, for any n >= 0, sgdMomentumGo, each product rounded:
+//
+//	for i := range n {
+//		b := float32(buf[i]*mom) + float32(damp1*grad[i])
+//		buf[i] = b
+//		p[i] += float32(negLR * b)
+//	}
+//
 //go:noescape
 func sgdMomentumF32(p, grad, buf *float32, n int, mom, damp1, negLR float32)
 
-// c is AdamArgs packed in field order; flags has adamWD for a coupled
-// weight decay and adamDecay for AdamW's factor.
+// adamF32 is, for any n >= 0, adamGo (optim.go), each product rounded.
+// c is AdamArgs packed in field order (beta1, beta1c, beta2, beta2c, wd,
+// decay, negStep, bc2sqrt, eps); flags has adamWD for a coupled weight
+// decay and adamDecay for AdamW's factor:
+//
+//	for i := range n {
+//		gi, pi := grad[i], p[i]
+//		if flags&adamWD != 0 { gi += float32(wd * pi) }
+//		if flags&adamDecay != 0 { pi *= decay }
+//		mi := float32(m[i]*beta1) + float32(beta1c*gi)
+//		vi := float32(v[i]*beta2) + float32(beta2c*gi*gi)
+//		m[i], v[i] = mi, vi
+//		p[i] = pi + negStep*mi/(sqrt32(vi)/bc2sqrt+eps)
+//	}
 //
 //go:noescape
 func adamF32(p, grad, m, v *float32, n int, c *[9]float32, flags int)
 
-// c is alpha, alpha1, eps, mom, negLR; buf is nil without momentum.
+// rmspropF32 is, for any n >= 0, rmspropGo (optim.go), each product
+// rounded. c is alpha, alpha1, eps, mom, negLR; buf is nil without
+// momentum:
+//
+//	for i := range n {
+//		gi := grad[i]
+//		vi := float32(sq[i]*alpha) + float32(alpha1*gi*gi)
+//		sq[i] = vi
+//		if buf == nil {
+//			p[i] += negLR * gi / (sqrt32(vi) + eps)
+//		} else {
+//			b := float32(buf[i]*mom) + gi/(sqrt32(vi)+eps)
+//			buf[i] = b
+//			p[i] += float32(negLR * b)
+//		}
+//	}
 //
 //go:noescape
 func rmspropF32(p, grad, sq, buf *float32, n int, c *[9]float32)

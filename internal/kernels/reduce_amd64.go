@@ -7,36 +7,90 @@ package kernels
 // index error rather than in assembly, and each returns how much of the
 // work it did (0 or false: none) for the portable code to finish.
 
+// sumLanesF32 is, for n a multiple of 4 (Lanes), refSumLanes of
+// reduce_test.go:
+//
+//	for i := range n { acc[i%4] += float64(x[i]) } // in order of i, each lane alone
+//
 //go:noescape
 func sumLanesF32(acc *float64, x *float32, n int)
 
+// sumLanesF64 is sumLanesF32 for float64 values, n a multiple of 4:
+//
+//	for i := range n { acc[i%4] += x[i] }
+//
 //go:noescape
 func sumLanesF64(acc *float64, x *float64, n int)
 
+// sumRuns4F32 is sumLanesF32 for four runs rs values apart, each into its
+// own four lanes, n a multiple of 4:
+//
+//	for k := range 4 {
+//		for i := range n { acc[4*k+i%4] += float64(x[k*rs+i]) }
+//	}
+//
 //go:noescape
 func sumRuns4F32(acc *float64, x *float32, rs, n int)
 
+// sumSqDevF32 is, for n a multiple of 4, refSqDev of reduce_test.go:
+//
+//	for i := range n {
+//		d := float64(x[i]) - c
+//		acc[i%4] += float64(d * d) // the square rounded, not fused
+//	}
+//
 //go:noescape
 func sumSqDevF32(acc *float64, x *float32, c float64, n int)
 
+// accumSqDevF32 is, for n a multiple of 4,
+//
+//	for i := range n {
+//		d := float64(x[i]) - c[i]
+//		acc[i] += float64(d * d) // the square rounded, not fused
+//	}
+//
 //go:noescape
 func accumSqDevF32(acc *float64, x *float32, c *float64, n int)
 
+// maxF32 is, for n a positive multiple of 8,
+//
+//	m = x[0]
+//	for i := range n {
+//		if x[i] != x[i] { nan = true } else if x[i] > m { m = x[i] }
+//	}
+//
+// except that of equal zeros it may return either (extremeFast's caller
+// picks the one the Go loop would), and m means nothing when nan.
+//
 //go:noescape
 func maxF32(x *float32, n int) (m float32, nan bool)
 
+// minF32 is maxF32 for the smallest value (x[i] < m).
+//
 //go:noescape
 func minF32(x *float32, n int) (m float32, nan bool)
 
+// maxF64 is maxF32 for float64 values, n a positive multiple of 4.
+//
 //go:noescape
 func maxF64(x *float64, n int) (m float64, nan bool)
 
+// minF64 is maxF64 for the smallest value (x[i] < m).
+//
 //go:noescape
 func minF64(x *float64, n int) (m float64, nan bool)
 
+// maxColF32 is, for n a multiple of 8, MaxCol's Go loop:
+//
+//	for i := range n {
+//		if x[i] > acc[i] || x[i] != x[i] { acc[i] = x[i] } // a NaN wins; equal zeros keep acc's
+//	}
+//
 //go:noescape
 func maxColF32(acc, x *float32, n int)
 
+// minColF32 is maxColF32 for the smallest value (x[i] < acc[i]).
+//
 //go:noescape
 func minColF32(acc, x *float32, n int)
 

@@ -6,12 +6,25 @@ package kernels
 // values; the wrappers hand them the longest such prefix and leave the
 // rest to the Go functions, which compute the same bits.
 
+// expF32 is, for n a multiple of 8, the Go function's bits (transc_test.go
+// checks every length against it):
+//
+//	for i := range n { dst[i] = Exp32(x[i] - shift) }
+//
 //go:noescape
 func expF32(dst, x *float32, shift float32, n int)
 
+// tanhF32 is, for n a multiple of 8,
+//
+//	for i := range n { dst[i] = Tanh32(x[i]) }
+//
 //go:noescape
 func tanhF32(dst, x *float32, n int)
 
+// sigmoidF32 is, for n a multiple of 8,
+//
+//	for i := range n { dst[i] = Sigmoid32(x[i]) }
+//
 //go:noescape
 func sigmoidF32(dst, x *float32, n int)
 
