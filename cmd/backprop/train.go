@@ -39,6 +39,8 @@ type trainFlags struct {
 	serve     bool   // serve the live training page
 	addr      string // where
 	serveExit bool   // stop serving when training ends, rather than at Ctrl-C
+
+	text textFlags // --data text
 }
 
 const trainLong = `train trains a model on MNIST (or CIFAR-10), shows a progress bar per epoch with
@@ -100,8 +102,8 @@ func newTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "train [flags]",
 		Short:   "Train a model on MNIST or CIFAR-10, with checkpoints, metrics and a plot",
-		Long:    trainLong,
-		Example: trainExample,
+		Long:    trainLong + trainTextHelp,
+		Example: trainExample + trainTextExample,
 		Args:    noArgs("train"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTrain(cmd, &f)
@@ -109,9 +111,9 @@ func newTrainCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	c := &f.cfg
-	fs.StringVar(&c.Data, "data", "mnist", "data set: "+strings.Join(train.DataNames(), " or "))
+	fs.StringVar(&c.Data, "data", "mnist", "data set: "+strings.Join(train.DataNames(), ", ")+" or text")
 	fs.StringVar(&f.dataDir, "data-dir", "", "`folder` of the data set's files (default: MNIST from the GoMNIST Go module or $MNIST_DIR; $CIFAR10_DIR)")
-	fs.StringVar(&c.Model, "model", "mlp", "model: "+strings.Join(nn.ModelNames(), ", "))
+	fs.StringVar(&c.Model, "model", "mlp", "model: "+strings.Join(nn.ModelNames(), ", ")+"; with --data text: "+strings.Join(train.TextModelNames(), " or ")+" (default gpt)")
 	fs.IntVar(&c.Epochs, "epochs", 0, "total epochs (default: the model's)")
 	fs.IntVar(&c.Batch, "batch", 0, "batch size (default: the model's)")
 	fs.StringVar(&c.Optim, "optim", "", "optimizer: "+strings.Join(train.OptimNames(), ", ")+" (default: the model's)")
@@ -133,6 +135,7 @@ func newTrainCmd() *cobra.Command {
 	fs.BoolVar(&f.serve, "serve", false, "serve a page that shows the training live (its address is printed)")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "with --serve: listen on `HOST:PORT` (port 0 picks a free one)")
 	fs.BoolVar(&f.serveExit, "serve-exit", false, "with --serve: stop serving when training ends, instead of at Ctrl-C")
+	addTextFlags(fs, &f.text)
 	return cmd
 }
 
@@ -204,6 +207,12 @@ func resolveConfig(fs *pflag.FlagSet, parsed, base train.Config, fresh bool) tra
 func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	fs := cmd.Flags()
 	stderr := cmd.ErrOrStderr()
+	if isTextRun(fs, f) {
+		return runTrainText(cmd, f)
+	}
+	if err := checkImageFlags(fs); err != nil {
+		return err
+	}
 
 	// Everything that can be wrong with the command line or the files is
 	// checked before anything is printed, so that such an error is the one
