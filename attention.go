@@ -203,18 +203,19 @@ func sdpaMaskOf(m *Tensor, batch []int, d sdpaDims) sdpaMask {
 	return mk
 }
 
-// maskRow applies the causal rule and the mask to row i of matrix b's
-// scaled scores.
-func maskRow[T kernels.Float](d *sdpaDims, m *sdpaMask, row []T, b, i int) {
+// live is how many leading scores of row i take part: all S, or with the
+// causal rule the first i+1. The rest have probability 0, and the loops
+// below neither exponentiate nor mask them.
+func (d *sdpaDims) live(i int) int {
+	if d.causal {
+		return min(i+1, d.s)
+	}
+	return d.s
+}
+
+// maskRow applies the mask to the live scores of row i of matrix b.
+func maskRow[T kernels.Float](m *sdpaMask, row []T, b, i int) {
 	ninf := T(math.Inf(-1))
-	if d.causal && i+1 < len(row) {
-		for j := i + 1; j < len(row); j++ {
-			row[j] = ninf
-		}
-	}
-	if m.t == nil {
-		return
-	}
 	p, sj := m.base[b]+i*m.si, m.sj
 	switch m.t.dtype {
 	case Float32:
@@ -234,8 +235,12 @@ func maskRow[T kernels.Float](d *sdpaDims, m *sdpaMask, row []T, b, i int) {
 	}
 }
 
-// sdpaScratch holds one goroutine's score blocks.
-type sdpaScratch[T kernels.Float] struct{ s, dp []T }
+// sdpaScratch holds one goroutine's score blocks, and c, a one-value
+// operand for the kernels (on the stack it would escape).
+type sdpaScratch[T kernels.Float] struct {
+	s, dp []T
+	c     [1]T
+}
 
 var (
 	sdpaScratch32 = sync.Pool{New: func() any { return new(sdpaScratch[float32]) }}
@@ -265,15 +270,45 @@ func putSDPAScratch[T kernels.Float](sc *sdpaScratch[T]) {
 	}
 }
 
-// sdpaScores sets s to matrix b's scaled and masked scores.
+// sdpaScores sets s to matrix b's scaled scores, masked where live.
 func sdpaScores[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, s []T, b int) {
 	l, sk, e := d.l, d.s, d.e
 	kernels.Gemm(false, true, l, sk, e, T(d.scale), q[b*l*e:], e, k[b*sk*e:], e, 0, s, sk)
-	if d.causal || m.t != nil {
+	if m.t != nil {
 		for i := range l {
-			maskRow(d, m, s[i*sk:(i+1)*sk], b, i)
+			maskRow(m, s[i*sk:i*sk+d.live(i)], b, i)
 		}
 	}
+}
+
+// scaleRun sets x[i] *= c, vectorized for float32.
+func (sc *sdpaScratch[T]) scaleRun(x []T, c T) {
+	sc.c[0] = c
+	kernels.MulRun(x, x, 0, 1, sc.c[:], 0, 0)
+}
+
+// shiftScaleRun sets x[i] = (x[i] - c)·y[i], vectorized for float32.
+func (sc *sdpaScratch[T]) shiftScaleRun(x []T, c T, y []T) {
+	sc.c[0] = c
+	kernels.SubRun(x, x, 0, 1, sc.c[:], 0, 0)
+	kernels.MulRun(x, x, 0, 1, y, 0, 1)
+}
+
+// dot64 is Σ a[i]·b[i] in float64, in four interleaved partial sums.
+func dot64[T kernels.Float](a, b []T) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += float64(a[i]) * float64(b[i])
+		s1 += float64(a[i+1]) * float64(b[i+1])
+		s2 += float64(a[i+2]) * float64(b[i+2])
+		s3 += float64(a[i+3]) * float64(b[i+3])
+	}
+	for ; i < len(a); i++ {
+		s0 += float64(a[i]) * float64(b[i])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // expShift sets row[j] = e^(row[j] - c), vectorized for float32.
@@ -295,17 +330,16 @@ func sdpaForward[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, v, out []T, ls
 		sdpaScores(d, m, q, k, s, b)
 		for i := range l {
 			row := s[i*sk : (i+1)*sk]
-			mx := float64(kernels.MaxRun(row, 0, 1, sk, T(math.Inf(-1))))
-			expShift(row, mx)
-			sum := 0.0
-			for _, p := range row {
-				sum += float64(p)
-			}
+			n := d.live(i)
+			live := row[:n]
+			clear(row[n:])
+			// The softmax of the live scores, with Softmax's steps: the
+			// shift is the maximum, the sum blockedSum's.
+			mx := float64(kernels.MaxRun(live, 0, 1, n, T(math.Inf(-1))))
+			expShift(live, mx)
+			sum := blockedSum(live, 0, 1, n, sumPlain, 0)
 			lse[b*l+i] = mx + math.Log(sum)
-			inv := T(1 / sum)
-			for j := range row {
-				row[j] *= inv
-			}
+			sc.scaleRun(live, T(1/sum))
 		}
 		kernels.Gemm(false, false, l, ev, sk, 1, s, sk, v[b*sk*ev:], ev, 0, out[b*l*ev:], ev)
 		putSDPAScratch(sc)
@@ -337,7 +371,9 @@ func sdpaGrad[T kernels.Float](d *sdpaDims, m *sdpaMask, g, q, k, v, o []T, lse 
 		p, dp := sc.s, sc.dp
 		sdpaScores(d, m, q, k, p, b)
 		for i := range l {
-			expShift(p[i*sk:(i+1)*sk], lse[b*l+i])
+			n := d.live(i)
+			expShift(p[i*sk:i*sk+n], lse[b*l+i])
+			clear(p[i*sk+n : (i+1)*sk])
 		}
 		gb, ob := g[b*l*ev:(b+1)*l*ev], o[b*l*ev:(b+1)*l*ev]
 		// dV = Pᵀ·G and dP = G·Vᵀ.
@@ -345,15 +381,10 @@ func sdpaGrad[T kernels.Float](d *sdpaDims, m *sdpaMask, g, q, k, v, o []T, lse 
 		kernels.Gemm(false, true, l, sk, ev, 1, gb, ev, v[b*sk*ev:], ev, 0, dp, sk)
 		// dS = P∘(dP - D), D_i = Σ_j P_ij dP_ij = Σ_c G_ic O_ic.
 		for i := range l {
-			di := 0.0
-			for c := i * ev; c < (i+1)*ev; c++ {
-				di += float64(gb[c]) * float64(ob[c])
-			}
-			dt := T(di)
-			prow, drow := p[i*sk:(i+1)*sk], dp[i*sk:(i+1)*sk]
-			for j := range prow {
-				drow[j] = prow[j] * (drow[j] - dt)
-			}
+			di := dot64(gb[i*ev:(i+1)*ev], ob[i*ev:(i+1)*ev])
+			n := d.live(i)
+			sc.shiftScaleRun(dp[i*sk:i*sk+n], T(di), p[i*sk:i*sk+n])
+			clear(dp[i*sk+n : (i+1)*sk])
 		}
 		// dQ = dS·K·scale and dK = dSᵀ·Q·scale.
 		kernels.Gemm(false, false, l, e, sk, T(d.scale), dp, sk, k[b*sk*e:], e, 0, dq[b*l*e:], e)

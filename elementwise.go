@@ -375,32 +375,10 @@ func init() {
 }
 
 // GELU returns x·Φ(x) elementwise, where Φ is the standard normal CDF: the
-// exact (erf) form, PyTorch's default, not the tanh approximation.
-func (a *Tensor) GELU() *Tensor {
-	out := unaryMap("GELU", a, geluT[float32], geluT[float64])
-	return record("GELU", out, []*Tensor{a}, geluGrad)
-}
-
-// geluGrad: GELU'(a) = Φ(a) + a·φ(a), one op (geluDeriv).
-func geluGrad(c *BackwardContext, g *Tensor) []*Tensor {
-	return c.one(g.Mul(geluDeriv(c.Input(0))))
-}
-
-// geluDeriv returns GELU'(x) = Φ(x) + x·φ(x) as one op, so a first-order
-// backward costs a single pass; its own derivative φ(x)·(2 - x²) is written
-// with ops, so higher orders still work.
-func geluDeriv(x *Tensor) *Tensor {
-	out := unaryMap("GELU", x, geluGradT[float32], geluGradT[float64])
-	return record("GELUGrad", out, []*Tensor{x}, geluDerivGrad)
-}
-
-// geluDerivGrad: GELU”(a) = φ(a)·(2 - a²).
-func geluDerivGrad(c *BackwardContext, g *Tensor) []*Tensor {
-	x := c.Input(0)
-	x2 := x.Square()
-	phi := x2.MulScalar(-0.5).Exp().MulScalar(1 / math.Sqrt(2*math.Pi))
-	return c.one(g.Mul(phi.Mul(x2.RSubScalar(2))))
-}
+// exact (erf) form, PyTorch's default, not the tanh approximation (see
+// GELUTanh). float32 is computed in float32 arithmetic, vectorized, within
+// a few ulp (gelu.go); float64 with math.Erfc.
+func (a *Tensor) GELU() *Tensor { return geluExact(a) }
 
 // ---- Piecewise ops ----
 //
@@ -765,18 +743,6 @@ func b2f[T kernels.Float](c bool) T {
 func powT[T kernels.Float](x, y T) T { return T(math.Pow(float64(x), float64(y))) }
 func sinT[T kernels.Float](x T) T    { return T(math.Sin(float64(x))) }
 func cosT[T kernels.Float](x T) T    { return T(math.Cos(float64(x))) }
-
-// geluT computes x·Φ(x) with Φ(x) = erfc(-x/√2)/2, which keeps full
-// relative precision in the left tail where 1+erf(x/√2) would cancel.
-func geluT[T kernels.Float](x T) T {
-	v := float64(x)
-	return T(0.5 * v * math.Erfc(-v/math.Sqrt2))
-}
-
-func geluGradT[T kernels.Float](x T) T {
-	v := float64(x)
-	return T(0.5*math.Erfc(-v/math.Sqrt2) + v*math.Exp(-0.5*v*v)/math.Sqrt(2*math.Pi))
-}
 
 func absGradT[T kernels.Float](g, x T) T {
 	switch {

@@ -306,9 +306,15 @@ func (m *LSTMLM) ForwardStep(tokens *bp.Tensor, state *LSTMState) *bp.Tensor {
 	if tokens.DType() != bp.Int64 || tokens.Dim() != 2 || tokens.Size(1) == 0 {
 		panic(fmt.Sprintf("nn: LSTMLM: tokens are %v of shape %v, want int64 [B, T]", tokens.DType(), tokens.Shape()))
 	}
-	y, h, c := m.LSTM.ForwardState(m.Tok.Forward(tokens), state.H, state.C)
+	// Each step's tokens are embedded on their own, so no step is a slice
+	// of one [B, T, Embd] tensor (see recurrent.run).
+	xs := make([]*bp.Tensor, tokens.Size(1))
+	for t := range xs {
+		xs[t] = m.Tok.Forward(tokens.Select(1, t))
+	}
+	ys, h, c := m.LSTM.steps(xs, state.H, state.C, false)
 	state.H, state.C = h.Detach(), c.Detach()
-	return m.Head.Forward(y)
+	return m.Head.Forward(bp.Stack(1, ys...))
 }
 
 // Generate extends prompt (at least one token) by n tokens, without

@@ -72,9 +72,10 @@ func (r *recurrent) init(op string, gates, in, hidden, layers int, batchFirst bo
 	}
 }
 
-// input checks x and returns it as [L, N, In] and whether it was
-// unbatched.
-func (r *recurrent) input(x *bp.Tensor) (*bp.Tensor, bool) {
+// input checks x and returns its time steps, each [N, In] (or [1, In]
+// for an unbatched x), and whether x was unbatched. The steps are views of
+// x; nothing is copied.
+func (r *recurrent) input(x *bp.Tensor) ([]*bp.Tensor, bool) {
 	ok := (x.Dim() == 3 || x.Dim() == 2) && x.Size(-1) == r.InputSize && x.Numel() > 0
 	if !ok {
 		layout := "[L, N, In]"
@@ -84,24 +85,31 @@ func (r *recurrent) input(x *bp.Tensor) (*bp.Tensor, bool) {
 		panic(fmt.Sprintf("nn: %s: input of shape %v, want %s or [L, In] with In = %d", r.op, x.Shape(), layout, r.InputSize))
 	}
 	checkDType(r.op, x, r.WeightIH[0])
-	if x.Dim() == 2 {
-		return x.Unsqueeze(1), true
+	unbatched := x.Dim() == 2
+	axis := r.timeAxis(unbatched)
+	steps := make([]*bp.Tensor, x.Size(axis))
+	for t := range steps {
+		steps[t] = x.Select(axis, t)
+		if unbatched {
+			steps[t] = steps[t].Unsqueeze(0)
+		}
 	}
-	if r.BatchFirst {
-		return x.Transpose(0, 1), false
-	}
-	return x, false
+	return steps, unbatched
 }
 
-// output turns [L, N, H] back into the caller's layout.
-func (r *recurrent) output(y *bp.Tensor, unbatched bool) *bp.Tensor {
+func (r *recurrent) timeAxis(unbatched bool) int {
+	if r.BatchFirst && !unbatched {
+		return 1
+	}
+	return 0
+}
+
+// output stacks the top layer's steps [N, H] into the caller's layout.
+func (r *recurrent) output(ys []*bp.Tensor, unbatched bool) *bp.Tensor {
 	if unbatched {
-		return y.Squeeze(1)
+		return bp.Stack(0, ys...).Squeeze(1)
 	}
-	if r.BatchFirst {
-		return y.Transpose(0, 1)
-	}
-	return y
+	return bp.Stack(r.timeAxis(false), ys...)
 }
 
 // state returns layer k's initial state from s ([layers, N, H], or
@@ -133,20 +141,24 @@ func finalState(hs []*bp.Tensor, unbatched bool) *bp.Tensor {
 	return s
 }
 
-// run runs every layer over x [L, N, In], calling cell for each step of
-// layer k with the input-to-hidden part xg [N, G·H] already computed;
-// cell returns the layer's new hidden state.
-func (r *recurrent) run(x *bp.Tensor, cell func(k int, xg *bp.Tensor) *bp.Tensor) *bp.Tensor {
-	steps := x.Size(0)
+// run runs every layer over the steps xs ([N, In] each), calling cell for
+// step t of layer k with the input-to-hidden part xg [N, G·H]; cell returns
+// the layer's new hidden state, which is the next layer's input at step t.
+// It returns the top layer's states.
+//
+// The steps are kept as a list from layer to layer, and each step's input
+// product is its own matrix product: slicing one [L, N, G·H] product per
+// step instead would give each slice a backward pass that writes a whole
+// [L, N, G·H] gradient, L² work for L steps.
+func (r *recurrent) run(xs []*bp.Tensor, cell func(k int, xg *bp.Tensor) *bp.Tensor) []*bp.Tensor {
 	for k := range r.NumLayers {
-		xg := bp.Linear(x, r.WeightIH[k], r.BiasIH[k])
-		outs := make([]*bp.Tensor, steps)
-		for t := range steps {
-			outs[t] = cell(k, xg.Select(0, t))
+		outs := make([]*bp.Tensor, len(xs))
+		for t, x := range xs {
+			outs[t] = cell(k, bp.Linear(x, r.WeightIH[k], r.BiasIH[k]))
 		}
-		x = bp.Stack(0, outs...)
+		xs = outs
 	}
-	return x
+	return xs
 }
 
 // RNN is an Elman network, h' = act(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh), with
@@ -176,7 +188,7 @@ func (m *RNN) ForwardState(x, h0 *bp.Tensor) (out, hN *bp.Tensor) {
 	xs, unb := m.input(x)
 	hs := make([]*bp.Tensor, m.NumLayers)
 	for k := range hs {
-		hs[k] = m.state("h0", h0, k, xs.Size(1), unb, xs.DType())
+		hs[k] = m.state("h0", h0, k, xs[0].Size(0), unb, xs[0].DType())
 	}
 	y := m.run(xs, func(k int, xg *bp.Tensor) *bp.Tensor {
 		a := xg.Add(bp.Linear(hs[k], m.WeightHH[k], m.BiasHH[k]))
@@ -215,20 +227,27 @@ func (m *LSTM) Forward(x *bp.Tensor) *bp.Tensor {
 // hidden and cell states of every layer, as torch's lstm(x, (h0, c0)).
 func (m *LSTM) ForwardState(x, h0, c0 *bp.Tensor) (out, hN, cN *bp.Tensor) {
 	xs, unb := m.input(x)
+	ys, hN, cN := m.steps(xs, h0, c0, unb)
+	return m.output(ys, unb), hN, cN
+}
+
+// steps runs the network over the time steps xs ([N, In] each) and returns
+// the top layer's output at each step and the final states.
+func (m *LSTM) steps(xs []*bp.Tensor, h0, c0 *bp.Tensor, unb bool) (ys []*bp.Tensor, hN, cN *bp.Tensor) {
 	hs := make([]*bp.Tensor, m.NumLayers)
 	cs := make([]*bp.Tensor, m.NumLayers)
 	for k := range hs {
-		hs[k] = m.state("h0", h0, k, xs.Size(1), unb, xs.DType())
-		cs[k] = m.state("c0", c0, k, xs.Size(1), unb, xs.DType())
+		hs[k] = m.state("h0", h0, k, xs[0].Size(0), unb, xs[0].DType())
+		cs[k] = m.state("c0", c0, k, xs[0].Size(0), unb, xs[0].DType())
 	}
-	y := m.run(xs, func(k int, xg *bp.Tensor) *bp.Tensor {
+	ys = m.run(xs, func(k int, xg *bp.Tensor) *bp.Tensor {
 		g := xg.Add(bp.Linear(hs[k], m.WeightHH[k], m.BiasHH[k])).Chunk(4, -1)
 		i, f, c, o := g[0].Sigmoid(), g[1].Sigmoid(), g[2].Tanh(), g[3].Sigmoid()
 		cs[k] = f.Mul(cs[k]).Add(i.Mul(c))
 		hs[k] = o.Mul(cs[k].Tanh())
 		return hs[k]
 	})
-	return m.output(y, unb), finalState(hs, unb), finalState(cs, unb)
+	return ys, finalState(hs, unb), finalState(cs, unb)
 }
 
 // GRU is a gated recurrent unit network with torch.nn.GRU's gates:
@@ -259,7 +278,7 @@ func (m *GRU) ForwardState(x, h0 *bp.Tensor) (out, hN *bp.Tensor) {
 	xs, unb := m.input(x)
 	hs := make([]*bp.Tensor, m.NumLayers)
 	for k := range hs {
-		hs[k] = m.state("h0", h0, k, xs.Size(1), unb, xs.DType())
+		hs[k] = m.state("h0", h0, k, xs[0].Size(0), unb, xs[0].DType())
 	}
 	y := m.run(xs, func(k int, xg *bp.Tensor) *bp.Tensor {
 		xr := xg.Chunk(3, -1)

@@ -447,6 +447,9 @@ func TestLSTMLM(t *testing.T) {
 	st := &LSTMState{}
 	parts := bp.Concat(1, m.ForwardStep(toks.Narrow(1, 0, 3).NoGrad(), st), m.ForwardStep(toks.Narrow(1, 3, 1).NoGrad(), st))
 	near(t, "LSTMLM steps", parts.Float64s(), logits.Float64s(), 1e-14)
+	if parts.GradFn() != nil || st.H.GradFn() != nil {
+		t.Errorf("no-grad steps recorded a graph")
+	}
 
 	ps := slots(m, true, false)
 	var inputs []*bp.Tensor

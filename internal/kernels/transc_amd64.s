@@ -375,3 +375,322 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// Constants of the GELU loops (gelu.go).
+
+DATA gl_wmax<>+0(SB)/4, $0x41800000
+DATA gl_wmax<>+4(SB)/4, $0x41800000
+DATA gl_wmax<>+8(SB)/4, $0x41800000
+DATA gl_wmax<>+12(SB)/4, $0x41800000
+DATA gl_wmax<>+16(SB)/4, $0x41800000
+DATA gl_wmax<>+20(SB)/4, $0x41800000
+DATA gl_wmax<>+24(SB)/4, $0x41800000
+DATA gl_wmax<>+28(SB)/4, $0x41800000
+GLOBL gl_wmax<>(SB), RODATA|NOPTR, $32
+
+DATA gl_negwmax<>+0(SB)/4, $0xc1800000
+DATA gl_negwmax<>+4(SB)/4, $0xc1800000
+DATA gl_negwmax<>+8(SB)/4, $0xc1800000
+DATA gl_negwmax<>+12(SB)/4, $0xc1800000
+DATA gl_negwmax<>+16(SB)/4, $0xc1800000
+DATA gl_negwmax<>+20(SB)/4, $0xc1800000
+DATA gl_negwmax<>+24(SB)/4, $0xc1800000
+DATA gl_negwmax<>+28(SB)/4, $0xc1800000
+GLOBL gl_negwmax<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd0<>+0(SB)/8, $0x3fd20dc848c6f681
+DATA gl_hd0<>+8(SB)/8, $0x3fd20dc848c6f681
+DATA gl_hd0<>+16(SB)/8, $0x3fd20dc848c6f681
+DATA gl_hd0<>+24(SB)/8, $0x3fd20dc848c6f681
+GLOBL gl_hd0<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd1<>+0(SB)/8, $0x3fd20f5d9f0c6526
+DATA gl_hd1<>+8(SB)/8, $0x3fd20f5d9f0c6526
+DATA gl_hd1<>+16(SB)/8, $0x3fd20f5d9f0c6526
+DATA gl_hd1<>+24(SB)/8, $0x3fd20f5d9f0c6526
+GLOBL gl_hd1<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd2<>+0(SB)/8, $0x3fcf77d294b90ab0
+DATA gl_hd2<>+8(SB)/8, $0x3fcf77d294b90ab0
+DATA gl_hd2<>+16(SB)/8, $0x3fcf77d294b90ab0
+DATA gl_hd2<>+24(SB)/8, $0x3fcf77d294b90ab0
+GLOBL gl_hd2<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd3<>+0(SB)/8, $0x3fc7428b9190019f
+DATA gl_hd3<>+8(SB)/8, $0x3fc7428b9190019f
+DATA gl_hd3<>+16(SB)/8, $0x3fc7428b9190019f
+DATA gl_hd3<>+24(SB)/8, $0x3fc7428b9190019f
+GLOBL gl_hd3<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd4<>+0(SB)/8, $0x3fb1ae82a128906e
+DATA gl_hd4<>+8(SB)/8, $0x3fb1ae82a128906e
+DATA gl_hd4<>+16(SB)/8, $0x3fb1ae82a128906e
+DATA gl_hd4<>+24(SB)/8, $0x3fb1ae82a128906e
+GLOBL gl_hd4<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd5<>+0(SB)/8, $0x3f541a1af6f12b80
+DATA gl_hd5<>+8(SB)/8, $0x3f541a1af6f12b80
+DATA gl_hd5<>+16(SB)/8, $0x3f541a1af6f12b80
+DATA gl_hd5<>+24(SB)/8, $0x3f541a1af6f12b80
+GLOBL gl_hd5<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd6<>+0(SB)/8, $0x3fa0eb89570144e5
+DATA gl_hd6<>+8(SB)/8, $0x3fa0eb89570144e5
+DATA gl_hd6<>+16(SB)/8, $0x3fa0eb89570144e5
+DATA gl_hd6<>+24(SB)/8, $0x3fa0eb89570144e5
+GLOBL gl_hd6<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd7<>+0(SB)/8, $0xbfd648789624b842
+DATA gl_hd7<>+8(SB)/8, $0xbfd648789624b842
+DATA gl_hd7<>+16(SB)/8, $0xbfd648789624b842
+DATA gl_hd7<>+24(SB)/8, $0xbfd648789624b842
+GLOBL gl_hd7<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd8<>+0(SB)/8, $0x3fdaf2514072cc28
+DATA gl_hd8<>+8(SB)/8, $0x3fdaf2514072cc28
+DATA gl_hd8<>+16(SB)/8, $0x3fdaf2514072cc28
+DATA gl_hd8<>+24(SB)/8, $0x3fdaf2514072cc28
+GLOBL gl_hd8<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd9<>+0(SB)/8, $0xbfca6ca61b09effe
+DATA gl_hd9<>+8(SB)/8, $0xbfca6ca61b09effe
+DATA gl_hd9<>+16(SB)/8, $0xbfca6ca61b09effe
+DATA gl_hd9<>+24(SB)/8, $0xbfca6ca61b09effe
+GLOBL gl_hd9<>(SB), RODATA|NOPTR, $32
+
+DATA gl_hd10<>+0(SB)/8, $0x3fa3a7cbf56c020c
+DATA gl_hd10<>+8(SB)/8, $0x3fa3a7cbf56c020c
+DATA gl_hd10<>+16(SB)/8, $0x3fa3a7cbf56c020c
+DATA gl_hd10<>+24(SB)/8, $0x3fa3a7cbf56c020c
+GLOBL gl_hd10<>(SB), RODATA|NOPTR, $32
+
+DATA gl_kd<>+0(SB)/8, $0x4006a09e667f3bcd
+DATA gl_kd<>+8(SB)/8, $0x4006a09e667f3bcd
+DATA gl_kd<>+16(SB)/8, $0x4006a09e667f3bcd
+DATA gl_kd<>+24(SB)/8, $0x4006a09e667f3bcd
+GLOBL gl_kd<>(SB), RODATA|NOPTR, $32
+
+DATA gl_halfd<>+0(SB)/8, $0x3fe0000000000000
+DATA gl_halfd<>+8(SB)/8, $0x3fe0000000000000
+DATA gl_halfd<>+16(SB)/8, $0x3fe0000000000000
+DATA gl_halfd<>+24(SB)/8, $0x3fe0000000000000
+GLOBL gl_halfd<>(SB), RODATA|NOPTR, $32
+
+DATA gl_neghalf<>+0(SB)/4, $0xbf000000
+DATA gl_neghalf<>+4(SB)/4, $0xbf000000
+DATA gl_neghalf<>+8(SB)/4, $0xbf000000
+DATA gl_neghalf<>+12(SB)/4, $0xbf000000
+DATA gl_neghalf<>+16(SB)/4, $0xbf000000
+DATA gl_neghalf<>+20(SB)/4, $0xbf000000
+DATA gl_neghalf<>+24(SB)/4, $0xbf000000
+DATA gl_neghalf<>+28(SB)/4, $0xbf000000
+GLOBL gl_neghalf<>(SB), RODATA|NOPTR, $32
+
+DATA gl_half<>+0(SB)/4, $0x3f000000
+DATA gl_half<>+4(SB)/4, $0x3f000000
+DATA gl_half<>+8(SB)/4, $0x3f000000
+DATA gl_half<>+12(SB)/4, $0x3f000000
+DATA gl_half<>+16(SB)/4, $0x3f000000
+DATA gl_half<>+20(SB)/4, $0x3f000000
+DATA gl_half<>+24(SB)/4, $0x3f000000
+DATA gl_half<>+28(SB)/4, $0x3f000000
+GLOBL gl_half<>(SB), RODATA|NOPTR, $32
+
+DATA gl_isq2pi<>+0(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+4(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+8(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+12(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+16(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+20(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+24(SB)/4, $0x3ecc422a
+DATA gl_isq2pi<>+28(SB)/4, $0x3ecc422a
+GLOBL gl_isq2pi<>(SB), RODATA|NOPTR, $32
+
+DATA gl_split<>+0(SB)/4, $0xfffff000
+DATA gl_split<>+4(SB)/4, $0xfffff000
+DATA gl_split<>+8(SB)/4, $0xfffff000
+DATA gl_split<>+12(SB)/4, $0xfffff000
+DATA gl_split<>+16(SB)/4, $0xfffff000
+DATA gl_split<>+20(SB)/4, $0xfffff000
+DATA gl_split<>+24(SB)/4, $0xfffff000
+DATA gl_split<>+28(SB)/4, $0xfffff000
+GLOBL gl_split<>(SB), RODATA|NOPTR, $32
+
+// HORNER2 is a step of h's Horner scheme in float64 on both halves of
+// eight lanes: Y12 and Y13 = (Y12 + c)·u and (Y13 + c)·u, for the u of
+// the low lanes in Y10 and of the high ones in Y11.
+#define HORNER2(c) \
+	VADDPD    c<>(SB), Y12, Y12 \
+	VADDPD    c<>(SB), Y13, Y13 \
+	VMULPD    Y10, Y12, Y12     \
+	VMULPD    Y11, Y13, Y13
+
+// GELU8 computes, for x in Y5, what geluParts of gelu.go returns and
+// Φ(-|x|): Y4 = xc (x clamped to ±16), Y9 = ct, Y2 = p, Y3 = s1,
+// Y1 = s2 (the parts of e^(-x²/2) from expSplit), Y10 = Φ(-|x|) and
+// Y13 = the lanes where x > 0. It uses Y0-Y4 and Y6-Y13.
+#define GELU8 \
+	VANDPS    tc_abs<>(SB), Y5, Y6     \
+	VMOVUPS   gl_wmax<>(SB), Y1        \
+	VMINPS    Y6, Y1, Y6               \
+	VMOVUPS   gl_negwmax<>(SB), Y1     \
+	VMAXPS    Y5, Y1, Y4               \
+	VMOVUPS   gl_wmax<>(SB), Y1        \
+	VMINPS    Y4, Y1, Y4               \
+	VCVTPS2PD X6, Y7                   \
+	VEXTRACTF128 $1, Y6, X8            \
+	VCVTPS2PD X8, Y8                   \
+	VMOVUPD   gl_kd<>(SB), Y11         \
+	VADDPD    Y11, Y7, Y10             \
+	VDIVPD    Y10, Y11, Y10            \
+	VADDPD    Y11, Y8, Y12             \
+	VDIVPD    Y12, Y11, Y11            \
+	VMULPD    gl_hd10<>(SB), Y10, Y12  \
+	VMULPD    gl_hd10<>(SB), Y11, Y13  \
+	HORNER2(gl_hd9)                    \
+	HORNER2(gl_hd8)                    \
+	HORNER2(gl_hd7)                    \
+	HORNER2(gl_hd6)                    \
+	HORNER2(gl_hd5)                    \
+	HORNER2(gl_hd4)                    \
+	HORNER2(gl_hd3)                    \
+	HORNER2(gl_hd2)                    \
+	HORNER2(gl_hd1)                    \
+	VADDPD    gl_hd0<>(SB), Y12, Y12   \
+	VADDPD    gl_hd0<>(SB), Y13, Y13   \
+	VMULPD    Y10, Y12, Y12            \
+	VMULPD    Y11, Y13, Y13            \
+	VMULPD    gl_halfd<>(SB), Y12, Y12 \
+	VMULPD    gl_halfd<>(SB), Y13, Y13 \
+	VCVTPD2PSY Y12, X12                \
+	VCVTPD2PSY Y13, X13                \
+	VINSERTF128 $1, X13, Y12, Y9       \
+	VANDPS    gl_split<>(SB), Y6, Y10  \
+	VSUBPS    Y10, Y6, Y11             \
+	VMULPS    Y10, Y10, Y0             \
+	VMULPS    gl_neghalf<>(SB), Y0, Y0 \
+	VADDPS    Y10, Y6, Y12             \
+	VMULPS    Y12, Y11, Y12            \
+	VMULPS    gl_neghalf<>(SB), Y12, Y12 \
+	VADDPS    Y12, Y0, Y1              \
+	VMULPS    tc_log2e<>(SB), Y1, Y1   \
+	VADDPS    tc_magic<>(SB), Y1, Y1   \
+	VSUBPS    tc_magic<>(SB), Y1, Y2   \
+	VPSUBD    tc_magic<>(SB), Y1, Y1   \
+	VMULPS    tc_c1<>(SB), Y2, Y3      \
+	VSUBPS    Y3, Y0, Y0               \
+	VADDPS    Y12, Y0, Y0              \
+	VMULPS    tc_c2<>(SB), Y2, Y3      \
+	VSUBPS    Y3, Y0, Y0               \
+	VMULPS    tc_p6<>(SB), Y0, Y2      \
+	VADDPS    tc_p5<>(SB), Y2, Y2      \
+	VMULPS    Y0, Y2, Y2               \
+	VADDPS    tc_p4<>(SB), Y2, Y2      \
+	VMULPS    Y0, Y2, Y2               \
+	VADDPS    tc_p3<>(SB), Y2, Y2      \
+	VMULPS    Y0, Y2, Y2               \
+	VADDPS    tc_p2<>(SB), Y2, Y2      \
+	VMULPS    Y0, Y0, Y3               \
+	VMULPS    Y3, Y2, Y2               \
+	VADDPS    Y0, Y2, Y2               \
+	VADDPS    tc_one<>(SB), Y2, Y2     \
+	VPSRAD    $1, Y1, Y3               \
+	VPSUBD    Y3, Y1, Y1               \
+	VPADDD    tc_bias<>(SB), Y3, Y3    \
+	VPADDD    tc_bias<>(SB), Y1, Y1    \
+	VPSLLD    $23, Y3, Y3              \
+	VPSLLD    $23, Y1, Y1              \
+	VMULPS    Y9, Y2, Y10              \
+	VMULPS    Y3, Y10, Y10             \
+	VMULPS    Y1, Y10, Y10             \
+	VXORPS    Y13, Y13, Y13            \
+	VCMPPS    $1, Y5, Y13, Y13
+
+// GELUDERIV8 sets Y0 = GELUDeriv32(x) after GELU8.
+#define GELUDERIV8 \
+	VMULPS    gl_isq2pi<>(SB), Y4, Y12 \
+	VMULPS    Y12, Y2, Y12             \
+	VMULPS    Y3, Y12, Y12             \
+	VMULPS    Y1, Y12, Y12             \
+	VMOVUPS   tc_one<>(SB), Y11        \
+	VSUBPS    Y10, Y11, Y11            \
+	VBLENDVPS Y13, Y11, Y10, Y10       \
+	VADDPS    Y12, Y10, Y0
+
+// func geluF32(dst, x *float32, n int): dst[i] = GELU32(x[i]), n a multiple of 8
+TEXT ·geluF32(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+loop:
+	CMPQ    CX, $8
+	JL      done
+	VMOVUPS (SI), Y5
+	GELU8
+
+	// x·(1 - Φ(-x)) for x > 0, else (p·(xc·ct))·s1·s2.
+	VMOVUPS   tc_one<>(SB), Y11
+	VSUBPS    Y10, Y11, Y11
+	VMULPS    Y11, Y5, Y11
+	VMULPS    Y9, Y4, Y12
+	VMULPS    Y12, Y2, Y12
+	VMULPS    Y3, Y12, Y12
+	VMULPS    Y1, Y12, Y12
+	VBLENDVPS Y13, Y11, Y12, Y0
+	VMOVUPS   Y0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	SUBQ      $8, CX
+	JMP       loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluDerivF32(dst, x *float32, n int): dst[i] = GELUDeriv32(x[i]), n a multiple of 8
+TEXT ·geluDerivF32(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+loop:
+	CMPQ    CX, $8
+	JL      done
+	VMOVUPS (SI), Y5
+	GELU8
+	GELUDERIV8
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluBackwardF32(dst, grad, x *float32, n int): dst[i] = grad[i]·GELUDeriv32(x[i]), n a multiple of 8
+TEXT ·geluBackwardF32(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ grad+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+
+loop:
+	CMPQ    CX, $8
+	JL      done
+	VMOVUPS (SI), Y5
+	GELU8
+	GELUDERIV8
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
