@@ -19,6 +19,10 @@ type AttentionOptions struct {
 	Mask *Tensor
 	// Causal lets query i attend only to keys j <= i (the top-left aligned
 	// lower triangle, PyTorch's is_causal). It may be combined with Mask.
+	// With fewer queries than keys that are the last positions of the
+	// sequence (decoding with a key/value cache), it is not the causal rule
+	// wanted: there every query may see every cached key, so leave it off
+	// for one new query, or pass a Mask.
 	Causal bool
 	// Scale multiplies the scores QKᵀ; 0 means 1/√E, E being the size of
 	// the queries' last axis.

@@ -2,6 +2,7 @@ package backprop_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	bp "github.com/gobackprop/backprop"
@@ -216,4 +217,44 @@ func TestAttentionPanics(t *testing.T) {
 	mustPanic(t, "float mask is float32, queries are float64", func() {
 		bp.ScaledDotProductAttention(q, q, q, bp.AttentionOptions{Mask: bp.Zeros(3, 3)})
 	})
+}
+
+// A transformer-style step in a Pool: attention, GELU and the N-d
+// cross-entropy give the heap's values and gradients, and a second step
+// after Reset takes its storage back from the pool.
+func TestSequenceOpsInPool(t *testing.T) {
+	rng := bp.NewRNG(3)
+	x := rng.Normal(0, 1, 2, 2, 8, 4)
+	w := rng.Normal(0, 1, 4, 4).SetRequiresGrad(true)
+	tg := bp.FromInts([]int{0, 1, 2, 3, 0, 1, 2, 3, 3, 2, 1, 0, 3, 2, 1, 0}, 2, 8)
+	step := func(p *bp.Pool) (float64, []float32) {
+		w.ClearGrad()
+		in := x
+		if p != nil {
+			in = x.InPool(p)
+		}
+		h := in.MatMul(w)
+		a := bp.ScaledDotProductAttention(h, h, h, bp.AttentionOptions{Causal: true}).GELU()
+		// [2, 2, 8, 4] -> logits [2, 4, 8] (classes on axis 1) by heads summed.
+		logits := a.Sum(1).Transpose(1, 2)
+		loss := bp.CrossEntropy(logits, tg, bp.CrossEntropyOptions{Ignore: true, IgnoreIndex: 3})
+		loss.Backward()
+		l := loss.Item()
+		if p != nil {
+			p.Reset()
+		}
+		return l, w.Grad().Float32s()
+	}
+	l0, g0 := step(nil)
+	p := bp.NewPool()
+	for i := range 2 {
+		l, g := step(p)
+		if l != l0 || !slices.Equal(g, g0) {
+			t.Fatalf("pooled step %d: loss %v, gradient %v; heap %v, %v", i, l, g, l0, g0)
+		}
+	}
+	// The second pooled step reuses the first one's buffers.
+	if s := p.Stats(); s.Reused == 0 {
+		t.Errorf("the pool reused nothing: %+v", s)
+	}
 }

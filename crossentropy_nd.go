@@ -31,22 +31,31 @@ type CrossEntropyOptions struct {
 	Ignore      bool
 	IgnoreIndex int64
 	Reduction   Reduction
+	// LabelSmoothing ε in [0, 1] mixes the target with the uniform
+	// distribution over the C classes, as PyTorch's label_smoothing: the
+	// loss is (1-ε)·(the loss above) + (ε/C)·Σ_c w[c]·(-log p_c), reduced
+	// the same way (for class targets, the mean divides by the same sum of
+	// weights).
+	LabelSmoothing float64
 }
 
 // CrossEntropy is the softmax cross-entropy of logits against Int64 class
 // targets with PyTorch's shapes and semantics: logits [N, C] with targets
 // [N], logits [N, C, d1, ...] (the class axis is axis 1) with targets
-// [N, d1, ...], or unbatched logits [C] with a 0-d target. Each target t
+// [N, d1, ...], or unbatched logits [C] with a 0-d target. Targets may also
+// be class probabilities: a float tensor of the logits' shape, giving
+// -Σ_c w[c]·t_c·log p_c per position (the mean divides by the number of
+// positions; IgnoreIndex does not apply). Each class target t
 // (in [0, C), or IgnoreIndex) gives the loss w[t]·(log Σ_c e^x_c - x_t),
 // w[t] being its class weight (1 without Weight, 0 when ignored). The mean
 // divides their sum by the sum of the weights of the targets not ignored
 // (NaN when that is zero, as in PyTorch); ReduceNone returns the losses in
 // the targets' shape.
 //
-// It is computed by one fused op over the rows of classes (as
+// Class targets are computed by one fused op over the rows of classes (as
 // CrossEntropyFromLogits, which it calls for the plain [N, C] mean), so
-// the softmax is never materialized in the forward pass; second
-// derivatives work.
+// the softmax is never materialized in the forward pass; label smoothing
+// and probability targets add a LogSoftmax. Second derivatives work.
 func CrossEntropy(logits, target *Tensor, opt CrossEntropyOptions) *Tensor {
 	const op = "CrossEntropy"
 	logits.mustFloat(op)
@@ -54,14 +63,20 @@ func CrossEntropy(logits, target *Tensor, opt CrossEntropyOptions) *Tensor {
 	if nd == 0 {
 		panic(fmt.Sprintf("backprop: %s: logits are 0-d; want [C], [N, C] or [N, C, d1, ...]", op))
 	}
-	if target.dtype != Int64 {
-		panic(fmt.Sprintf("backprop: %s: targets are %v of shape %v; want int64 class indices", op, target.dtype, target.shape))
+	if target.dtype != Int64 && (target.dtype != logits.dtype || !slices.Equal(target.shape, logits.shape)) {
+		panic(fmt.Sprintf("backprop: %s: targets are %v of shape %v; want int64 class indices, or %v probabilities of the logits' shape %v", op, target.dtype, target.shape, logits.dtype, logits.shape))
+	}
+	if eps := opt.LabelSmoothing; !(eps >= 0 && eps <= 1) {
+		panic(fmt.Sprintf("backprop: %s: label smoothing %v is not in [0, 1]", op, eps))
 	}
 	var want []int
 	c := logits.shape[0]
 	if nd > 1 {
 		c = logits.shape[1]
 		want = slices.Concat(logits.shape[:1], logits.shape[2:])
+	}
+	if target.dtype != Int64 {
+		return crossEntropyProbs(logits, target, opt, c, want)
 	}
 	if !slices.Equal(target.shape, want) {
 		panic(fmt.Sprintf("backprop: %s: targets of shape %v for logits of shape %v; want shape %v", op, target.shape, logits.shape, want))
@@ -74,23 +89,10 @@ func CrossEntropy(logits, target *Tensor, opt CrossEntropyOptions) *Tensor {
 	if opt.Reduction < ReduceMean || opt.Reduction > ReduceNone {
 		panic(fmt.Sprintf("backprop: %s: unknown reduction %d", op, opt.Reduction))
 	}
-	if nd == 2 && opt.Weight == nil && !opt.Ignore && opt.Reduction == ReduceMean && c > 0 {
+	if nd == 2 && opt.Weight == nil && !opt.Ignore && opt.Reduction == ReduceMean && opt.LabelSmoothing == 0 && c > 0 {
 		return CrossEntropyFromLogits(logits, target)
 	}
-	// Rows of classes: [M, C] with the class axis last.
-	rows := logits
-	switch {
-	case nd == 1:
-		rows = logits.Reshape(1, c)
-	case nd > 2:
-		perm := make([]int, 0, nd)
-		perm = append(perm, 0)
-		for i := 2; i < nd; i++ {
-			perm = append(perm, i)
-		}
-		perm = append(perm, 1)
-		rows = logits.Permute(perm...).Reshape(-1, c)
-	}
+	rows := classRows(logits, c)
 	m := rows.shape[0]
 	tg := target.contiguousData()
 	y := tg.i64[tg.offset : tg.offset+m]
@@ -114,13 +116,67 @@ func CrossEntropy(logits, target *Tensor, opt CrossEntropyOptions) *Tensor {
 		den += w[r]
 	}
 	per := crossEntropyWeightedRows(rows, y, w)
-	switch opt.Reduction {
+	if eps := opt.LabelSmoothing; eps > 0 {
+		// The uniform part: -Σ_c w[c]·log p_c on the rows not ignored.
+		keep := newIn(poolOf(op, rows), rows.dtype, []int{m, 1})
+		for r, t := range y {
+			if !opt.Ignore || t != opt.IgnoreIndex {
+				keep.setFlat(r, 1)
+			}
+		}
+		lp := rows.LogSoftmax(1).Mul(keep)
+		if opt.Weight != nil {
+			lp = lp.Mul(opt.Weight.Detach())
+		}
+		per = per.MulScalar(1 - eps).Sub(lp.Sum(1).MulScalar(eps / float64(c)))
+	}
+	return reduceLoss(per, opt.Reduction, den, want)
+}
+
+// reduceLoss applies the reduction to the per-position losses: the mean
+// divides by den.
+func reduceLoss(per *Tensor, r Reduction, den float64, shape []int) *Tensor {
+	switch r {
 	case ReduceSum:
 		return per.Sum()
 	case ReduceNone:
-		return per.Reshape(want...)
+		return per.Reshape(shape...)
 	}
 	return per.Sum().DivScalar(den)
+}
+
+// classRows returns logits as rows of classes, [M, C] with the class axis
+// last: [C] is one row, [N, C] is itself, and [N, C, d1, ...] has its class
+// axis moved last.
+func classRows(logits *Tensor, c int) *Tensor {
+	nd := len(logits.shape)
+	switch {
+	case nd == 1:
+		return logits.Reshape(1, c)
+	case nd > 2:
+		perm := make([]int, 0, nd)
+		perm = append(perm, 0)
+		for i := 2; i < nd; i++ {
+			perm = append(perm, i)
+		}
+		perm = append(perm, 1)
+		return logits.Permute(perm...).Reshape(-1, c)
+	}
+	return logits
+}
+
+// crossEntropyProbs is CrossEntropy against class probabilities, written
+// with differentiable ops (in the logits and in the targets).
+func crossEntropyProbs(logits, target *Tensor, opt CrossEntropyOptions, c int, shape []int) *Tensor {
+	rows, t := classRows(logits, c), classRows(target, c)
+	if eps := opt.LabelSmoothing; eps > 0 {
+		t = t.MulScalar(1 - eps).AddScalar(eps / float64(c))
+	}
+	lp := rows.LogSoftmax(1).Mul(t)
+	if opt.Weight != nil {
+		lp = lp.Mul(opt.Weight.Detach())
+	}
+	return reduceLoss(lp.Sum(1).Neg(), opt.Reduction, float64(rows.shape[0]), shape)
 }
 
 // crossEntropyWeightedRows returns the [M] losses w[r]·(lse(x_r) - x_r[y_r])

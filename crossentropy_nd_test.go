@@ -16,6 +16,8 @@ type ceRefCase struct {
 	Shape       []int     `json:"shape"`
 	Logits      []float64 `json:"logits"`
 	Targets     []int     `json:"targets"`
+	Probs       []float64 `json:"probabilities"`
+	Smoothing   float64   `json:"label_smoothing"`
 	Weight      []float64 `json:"weight"`
 	IgnoreIndex *int64    `json:"ignore_index"`
 	Reduction   string    `json:"reduction"`
@@ -30,10 +32,15 @@ func (c *ceRefCase) inputs() (logits, targets *bp.Tensor, opt bp.CrossEntropyOpt
 	if len(c.Shape) > 1 {
 		tshape = append([]int{c.Shape[0]}, c.Shape[2:]...)
 	}
-	targets = bp.FromInts(c.Targets, tshape...)
-	if len(tshape) == 0 {
-		targets = targets.Reshape()
+	if c.Probs != nil {
+		targets = bp.FromFloat64s(append([]float64(nil), c.Probs...), c.Shape...)
+	} else {
+		targets = bp.FromInts(c.Targets, tshape...)
+		if len(tshape) == 0 {
+			targets = targets.Reshape()
+		}
 	}
+	opt.LabelSmoothing = c.Smoothing
 	if c.Weight != nil {
 		opt.Weight = bp.FromFloat64s(append([]float64(nil), c.Weight...))
 	}
@@ -72,6 +79,9 @@ func TestCrossEntropyMatchesPyTorch(t *testing.T) {
 			if opt.Weight != nil {
 				opt.Weight = opt.Weight.To(dt)
 			}
+			if targets.DType() != bp.Int64 {
+				targets = targets.To(dt)
+			}
 			loss := bp.CrossEntropy(logits, targets, opt)
 			tol := 1e-13
 			if dt == bp.Float32 {
@@ -95,6 +105,11 @@ func TestCrossEntropyGrad(t *testing.T) {
 		checkGrad2(t, "CrossEntropy "+c.Name, func(xs ...*bp.Tensor) *bp.Tensor {
 			return bp.CrossEntropy(xs[0], targets, opt)
 		}, logits)
+		if targets.DType() != bp.Int64 { // differentiable in the probabilities too
+			checkGrad2(t, "CrossEntropy "+c.Name+" (targets)", func(xs ...*bp.Tensor) *bp.Tensor {
+				return bp.CrossEntropy(xs[0], xs[1], opt)
+			}, logits, targets)
+		}
 	}
 	// Non-contiguous logits with the class axis in the middle.
 	tg := bp.FromInts([]int{0, 2, 1, 1, 2, 0}, 2, 3)
@@ -125,7 +140,10 @@ func TestCrossEntropyOptions(t *testing.T) {
 	mustPanic(t, "CrossEntropy: weight is float64 of shape [2]; want float64 [3]", func() {
 		bp.CrossEntropy(x, y, bp.CrossEntropyOptions{Weight: rnd(1, 2)})
 	})
-	mustPanic(t, "CrossEntropy: targets are float64", func() { bp.CrossEntropy(x, rnd(1, 4), bp.CrossEntropyOptions{}) })
+	mustPanic(t, "CrossEntropy: targets are float64 of shape [4]; want int64 class indices, or float64 probabilities of the logits' shape [4 3]", func() {
+		bp.CrossEntropy(x, rnd(1, 4), bp.CrossEntropyOptions{})
+	})
+	mustPanic(t, "CrossEntropy: label smoothing 1.5 is not in [0, 1]", func() { bp.CrossEntropy(x, y, bp.CrossEntropyOptions{LabelSmoothing: 1.5}) })
 	mustPanic(t, "unknown reduction 7", func() { bp.CrossEntropy(x, y, bp.CrossEntropyOptions{Reduction: 7}) })
 	mustPanic(t, "logits are 0-d", func() { bp.CrossEntropy(rnd(1), bp.FromInts([]int{0}).Reshape(), bp.CrossEntropyOptions{}) })
 }

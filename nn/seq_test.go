@@ -584,3 +584,43 @@ func TestSampler(t *testing.T) {
 	mustPanic(t, "want floats [Vocab]", func() { (Sampler{}).Next(logits.Reshape(1, 5)) })
 	mustPanic(t, "nn: Sampler: nil *backprop.RNG", func() { (Sampler{Temperature: 1}).Next(logits) })
 }
+
+// A float32 model (the training default) computes what its float64 copy
+// computes, to float32 precision, forward and backward.
+func TestGPTFloat32(t *testing.T) {
+	g32, _ := NewGPT(GPTConfig{Vocab: 11, Context: 9, Layers: 2, Heads: 2, Embd: 8}, bp.NewRNG(3))
+	for i, p := range Parameters(g32) { // order-one values, so errors are not hidden by 0.02 scales
+		p.T.CopyFrom(bp.NewRNG(uint64(50+i)).NormalOf(bp.Float32, 0, 0.5, p.T.Shape()...))
+	}
+	l32, _ := NewLSTMLM(LSTMLMConfig{Vocab: 11, Embd: 5, Hidden: 6, Layers: 2}, bp.NewRNG(4))
+	toks := bp.FromInts([]int{1, 5, 10, 0, 3, 3, 7, 2, 9, 4, 6, 8, 1, 0, 2, 5}, 2, 8)
+	labels := bp.FromInts([]int{5, 10, 0, 3, 3, 7, 2, 9, 6, 8, 1, 0, 2, 5, 4, 4}, 16)
+	for _, m := range []Module{g32, l32} {
+		m64 := To(cloneModule(t, m), bp.Float64)
+		loss32 := CrossEntropy(m.Forward(toks).Reshape(16, 11), labels)
+		loss64 := CrossEntropy(m64.Forward(toks).Reshape(16, 11), labels)
+		near(t, "float32 loss", []float64{loss32.Item()}, []float64{loss64.Item()}, 1e-5)
+		loss32.Backward()
+		loss64.Backward()
+		p64 := Parameters(m64)
+		for i, p := range Parameters(m) {
+			near(t, "float32 grad "+p.Name, p.T.Grad().Float64s(), p64[i].T.Grad().Float64s(), 1e-4)
+		}
+	}
+}
+
+// cloneModule returns a copy of a GPT or LSTMLM with m's weights.
+func cloneModule(t *testing.T, m Module) Module {
+	t.Helper()
+	var c Module
+	switch m := m.(type) {
+	case *GPT:
+		c, _ = NewGPT(m.Config, bp.NewRNG(99))
+	case *LSTMLM:
+		c, _ = NewLSTMLM(m.Config, bp.NewRNG(99))
+	}
+	if err := LoadStateDict(c, StateDict(m)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

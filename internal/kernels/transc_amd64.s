@@ -516,14 +516,32 @@ DATA gl_split<>+24(SB)/4, $0xfffff000
 DATA gl_split<>+28(SB)/4, $0xfffff000
 GLOBL gl_split<>(SB), RODATA|NOPTR, $32
 
-// HORNER2 is a step of h's Horner scheme in float64 on both halves of
-// eight lanes: Y12 and Y13 = (Y12 + c)·u and (Y13 + c)·u, for the u of
-// the low lanes in Y10 and of the high ones in Y11.
-#define HORNER2(c) \
-	VADDPD    c<>(SB), Y12, Y12 \
-	VADDPD    c<>(SB), Y13, Y13 \
-	VMULPD    Y10, Y12, Y12     \
-	VMULPD    Y11, Y13, Y13
+// ESTRIN sets OUT = h(u) for the four float64 lanes of u in U, as
+// erfTailH of gelu.go, using Y0, Y12, Y13 and Y15.
+#define ESTRIN(U, OUT) \
+	VMULPD    U, U, Y12                \
+	VMULPD    Y12, Y12, Y13            \
+	VMULPD    gl_hd1<>(SB), U, OUT     \
+	VADDPD    gl_hd0<>(SB), OUT, OUT   \
+	VMULPD    gl_hd3<>(SB), U, Y15     \
+	VADDPD    gl_hd2<>(SB), Y15, Y15   \
+	VMULPD    Y12, Y15, Y15            \
+	VADDPD    Y15, OUT, OUT            \
+	VMULPD    gl_hd5<>(SB), U, Y15     \
+	VADDPD    gl_hd4<>(SB), Y15, Y15   \
+	VMULPD    gl_hd7<>(SB), U, Y0      \
+	VADDPD    gl_hd6<>(SB), Y0, Y0     \
+	VMULPD    Y12, Y0, Y0              \
+	VADDPD    Y0, Y15, Y15             \
+	VMULPD    Y13, Y15, Y15            \
+	VADDPD    Y15, OUT, OUT            \
+	VMULPD    gl_hd9<>(SB), U, Y15     \
+	VADDPD    gl_hd8<>(SB), Y15, Y15   \
+	VMULPD    gl_hd10<>(SB), Y12, Y0   \
+	VADDPD    Y0, Y15, Y15             \
+	VMULPD    Y13, Y13, Y13            \
+	VMULPD    Y13, Y15, Y15            \
+	VADDPD    Y15, OUT, OUT
 
 // GELU8 computes, for x in Y5, what geluParts of gelu.go returns and
 // Φ(-|x|): Y4 = xc (x clamped to ±16), Y9 = ct, Y2 = p, Y3 = s1,
@@ -545,26 +563,15 @@ GLOBL gl_split<>(SB), RODATA|NOPTR, $32
 	VDIVPD    Y10, Y11, Y10            \
 	VADDPD    Y11, Y8, Y12             \
 	VDIVPD    Y12, Y11, Y11            \
-	VMULPD    gl_hd10<>(SB), Y10, Y12  \
-	VMULPD    gl_hd10<>(SB), Y11, Y13  \
-	HORNER2(gl_hd9)                    \
-	HORNER2(gl_hd8)                    \
-	HORNER2(gl_hd7)                    \
-	HORNER2(gl_hd6)                    \
-	HORNER2(gl_hd5)                    \
-	HORNER2(gl_hd4)                    \
-	HORNER2(gl_hd3)                    \
-	HORNER2(gl_hd2)                    \
-	HORNER2(gl_hd1)                    \
-	VADDPD    gl_hd0<>(SB), Y12, Y12   \
-	VADDPD    gl_hd0<>(SB), Y13, Y13   \
-	VMULPD    Y10, Y12, Y12            \
-	VMULPD    Y11, Y13, Y13            \
-	VMULPD    gl_halfd<>(SB), Y12, Y12 \
-	VMULPD    gl_halfd<>(SB), Y13, Y13 \
-	VCVTPD2PSY Y12, X12                \
-	VCVTPD2PSY Y13, X13                \
-	VINSERTF128 $1, X13, Y12, Y9       \
+	ESTRIN(Y10, Y7)                    \
+	ESTRIN(Y11, Y8)                    \
+	VMULPD    Y10, Y7, Y7              \
+	VMULPD    Y11, Y8, Y8              \
+	VMULPD    gl_halfd<>(SB), Y7, Y7   \
+	VMULPD    gl_halfd<>(SB), Y8, Y8   \
+	VCVTPD2PSY Y7, X7                  \
+	VCVTPD2PSY Y8, X8                  \
+	VINSERTF128 $1, X8, Y7, Y9         \
 	VANDPS    gl_split<>(SB), Y6, Y10  \
 	VSUBPS    Y10, Y6, Y11             \
 	VMULPS    Y10, Y10, Y0             \
