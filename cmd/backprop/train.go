@@ -113,7 +113,7 @@ func newTrainCmd() *cobra.Command {
 	c := &f.cfg
 	fs.StringVar(&c.Data, "data", "mnist", "data set: "+strings.Join(train.DataNames(), ", ")+" or text")
 	fs.StringVar(&f.dataDir, "data-dir", "", "`folder` of the data set's files (default: MNIST from the GoMNIST Go module or $MNIST_DIR; $CIFAR10_DIR)")
-	fs.StringVar(&c.Model, "model", "mlp", "model: "+strings.Join(nn.ModelNames(), ", ")+"; with --data text: "+strings.Join(train.TextModelNames(), " or ")+" (default gpt)")
+	fs.StringVar(&c.Model, "model", "mlp", "model: "+strings.Join(nn.ModelNames(), ", ")+"; "+strings.Join(train.TextModelNames(), " or ")+" with --data text (which defaults to gpt)")
 	fs.IntVar(&c.Epochs, "epochs", 0, "total epochs (default: the model's)")
 	fs.IntVar(&c.Batch, "batch", 0, "batch size (default: the model's)")
 	fs.StringVar(&c.Optim, "optim", "", "optimizer: "+strings.Join(train.OptimNames(), ", ")+" (default: the model's)")
@@ -125,7 +125,7 @@ func newTrainCmd() *cobra.Command {
 	fs.Float64Var(&c.Gamma, "gamma", 0.1, "factor of each of the step schedule's decays")
 	fs.IntVar(&c.Warmup, "warmup", 0, "warm the learning rate up linearly over this many steps (batches) first")
 	fs.Float64Var(&c.ClipGradNorm, "clip-grad-norm", 0, "clip the gradients' global L2 norm to this before each step (0: off)")
-	fs.Uint64Var(&c.Seed, "seed", 1, "random seed of the initial weights and the shuffling")
+	fs.Uint64Var(&c.Seed, "seed", 1, "random seed of the initial weights and the shuffling (--data text: 0 unless given, as the twin)")
 	fs.IntVar(&c.TrainSize, "train-size", 0, "train on the first `N` training examples only (0: all)")
 	fs.IntVar(&c.TestSize, "test-size", 0, "evaluate on the first `N` test examples only (0: all)")
 	fs.IntVar(&f.threads, "threads", 0, "cores to use (default: all, GOMAXPROCS)")
