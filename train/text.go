@@ -239,11 +239,18 @@ func lossOf(logits, targets *bp.Tensor) *bp.Tensor {
 // ValLoss is the model's validation loss: the mean over ValBatches fixed
 // batches of held-out windows (fewer when the held-out part is small).
 func (t *TextTrainer) ValLoss() float64 {
+	pool := bp.NewPool()
+	defer pool.Release()
+	return t.valLoss(pool)
+}
+
+// valLoss is ValLoss computed in pool, which it leaves reset. Run passes
+// its training pool: the evaluation's batches have the training's shapes,
+// so they reuse its buffers instead of growing a second arena.
+func (t *TextTrainer) valLoss(pool *bp.Pool) float64 {
 	nn.Eval(t.Model)
 	defer nn.Train(t.Model)
 	ld := &data.Loader{Dataset: t.Val, BatchSize: t.Config.Batch, Shuffle: true, Seed: ValSeed}
-	pool := bp.NewPool()
-	defer pool.Release()
 	var sum float64
 	n := 0
 	for b := range ld.Epoch(0) {
@@ -308,7 +315,7 @@ func (t *TextTrainer) Run(ctx context.Context, stop, every int, out string, p Te
 				now := time.Now()
 				n := t.Step - markStep
 				m := TextMetrics{
-					Step: t.Step, TrainLoss: lossSum / float64(n), ValLoss: t.ValLoss(), LR: lr,
+					Step: t.Step, TrainLoss: lossSum / float64(n), ValLoss: t.valLoss(pool), LR: lr,
 					TokensPerS:  float64(n*cfg.Batch*cfg.Context) / now.Sub(mark).Seconds(),
 					ElapsedSecs: now.Sub(start).Seconds(),
 				}
