@@ -338,6 +338,9 @@ func (t *Tensor) contiguousData() *Tensor {
 		return t
 	}
 	out := rawIn(poolOf("Contiguous", t), t.dtype, t.shape)
+	if t.copyRows(out) {
+		return out
+	}
 	i := 0
 	switch t.dtype {
 	case Float32:

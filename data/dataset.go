@@ -22,19 +22,27 @@ type Dataset interface {
 	ExampleShape() []int
 	// Fill copies examples idx[0], idx[1], ... into x, one after the other
 	// (len(idx)·numel(ExampleShape()) values), and their labels into y
-	// (len(idx) values). An index outside [0, Len()) panics.
+	// (len(idx) values, or len(idx)·numel(TargetShape()) for a
+	// TargetShaper). An index outside [0, Len()) panics. A TokenDataset's
+	// examples are integers, which loaders fill through FillTokens.
 	Fill(idx []int, x []float32, y []int64)
 }
 
 // Gather returns examples idx of ds as new tensors: x is float32 of shape
-// [len(idx), ExampleShape()...] and y is int64 of shape [len(idx)].
+// [len(idx), ExampleShape()...] (Int64 for a TokenDataset) and y is int64
+// of shape [len(idx)] (or [len(idx), TargetShape()...]).
 func Gather(ds Dataset, idx []int) (x, y *backprop.Tensor) {
-	shape := ds.ExampleShape()
-	xs := make([]float32, len(idx)*numel(shape))
-	ys := make([]int64, len(idx))
+	shape := append([]int{len(idx)}, ds.ExampleShape()...)
+	tshape := append([]int{len(idx)}, targetShape(ds)...)
+	ys := make([]int64, numel(tshape))
+	if td, ok := ds.(TokenDataset); ok {
+		xs := make([]int64, numel(shape))
+		td.FillTokens(idx, xs, ys)
+		return backprop.FromInt64s(xs, shape...), backprop.FromInt64s(ys, tshape...)
+	}
+	xs := make([]float32, numel(shape))
 	ds.Fill(idx, xs, ys)
-	return backprop.FromFloat32s(xs, append([]int{len(idx)}, shape...)...),
-		backprop.FromInt64s(ys, len(idx))
+	return backprop.FromFloat32s(xs, shape...), backprop.FromInt64s(ys, tshape...)
 }
 
 // TensorDataset holds a whole dataset in memory: the examples as one

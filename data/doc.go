@@ -29,6 +29,23 @@
 // the file, never a panic; misuse of the in-memory API (an index out of
 // range, a non-positive batch size) panics, as the tensor API does.
 //
+// Text: ReadText reads UTF-8 files (GoSourceFiles lists a default corpus
+// from the Go installation's source), NewVocab makes a byte-level tokenizer
+// of the distinct bytes of a corpus, Split keeps the first 90% of its tokens
+// for training, and TokenWindows is the dataset of windows of a context's
+// length with their targets shifted by one. A Loader over a TokenDataset
+// gives Int64 inputs, and over a TargetShaper targets of a shape per example,
+// never going through float32:
+//
+//	c, err := data.ReadText("input.txt")
+//	v := data.NewVocab(c.Text)
+//	ids, _ := v.Encode(c.Text)
+//	trainIDs, valIDs := data.Split(ids)
+//	ld := &data.Loader{Dataset: data.NewTokenWindows(trainIDs, 64, v.Size()), BatchSize: 32, Shuffle: true}
+//	for b := range ld.Epoch(0) {
+//		_ = b.X // int64 [32 64], b.Y int64 [32 64]: the tokens that follow
+//	}
+//
 // Memory: a TensorDataset is never copied once read; a Loader's batches
 // reuse one buffer per pass over an epoch, and a batch is valid until the
 // next one is requested.

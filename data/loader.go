@@ -58,8 +58,10 @@ type Loader struct {
 type Batch struct {
 	// Index is the batch's position in its epoch, from 0.
 	Index int
-	// X is float32 of shape [B, example shape...], Y the int64 labels of
-	// shape [B]; B is BatchSize except perhaps for the last batch.
+	// X is float32 of shape [B, example shape...] (Int64 for a
+	// TokenDataset), Y the int64 labels of shape [B] (or targets of shape
+	// [B, target shape...] for a TargetShaper); B is BatchSize except
+	// perhaps for the last batch.
 	X, Y *backprop.Tensor
 	// Indices are the dataset indices of the examples, in batch order. The
 	// slice is shared with the epoch's order: do not modify it.
@@ -123,27 +125,51 @@ func (l *Loader) EpochFrom(epoch, start int) iter.Seq[Batch] {
 	}
 	shape := ds.ExampleShape()
 	per := numel(shape)
+	tshape := targetShape(ds)
+	tper := numel(tshape)
+	tokens, isTokens := ds.(TokenDataset)
 	return func(yield func(Batch) bool) {
 		if start >= nb {
 			return
 		}
 		ord := order(n, shuffle, seed, epoch)
 		bcap := min(bs, n)
-		xs := make([]float32, bcap*per)
-		ys := make([]int64, bcap)
+		var xs []float32
+		var xi []int64
+		if isTokens {
+			xi = make([]int64, bcap*per)
+		} else {
+			xs = make([]float32, bcap*per)
+		}
+		ys := make([]int64, bcap*tper)
 		dims := append([]int{bcap}, shape...)
-		full := [2]*backprop.Tensor{backprop.FromFloat32s(xs, dims...), backprop.FromInt64s(ys, bcap)}
+		tdims := append([]int{bcap}, tshape...)
+		newX := func(m int) *backprop.Tensor {
+			dims[0] = m
+			if isTokens {
+				return backprop.FromInt64s(xi[:m*per], dims...)
+			}
+			return backprop.FromFloat32s(xs[:m*per], dims...)
+		}
+		newY := func(m int) *backprop.Tensor {
+			tdims[0] = m
+			return backprop.FromInt64s(ys[:m*tper], tdims...)
+		}
+		full := [2]*backprop.Tensor{newX(bcap), newY(bcap)}
 		for b := start; b < nb; b++ {
 			lo := b * bs
 			hi := lo + min(bs, n-lo) // lo+bs could overflow
 			m := hi - lo
 			x, y := full[0], full[1]
 			if m != bcap { // only the last batch of an epoch
-				dims[0] = m
-				x, y = backprop.FromFloat32s(xs[:m*per], dims...), backprop.FromInt64s(ys[:m], m)
+				x, y = newX(m), newY(m)
 			}
 			idx := ord[lo:hi]
-			ds.Fill(idx, x.F32(), y.I64())
+			if isTokens {
+				tokens.FillTokens(idx, x.I64(), y.I64())
+			} else {
+				ds.Fill(idx, x.F32(), y.I64())
+			}
 			if !yield(Batch{Index: b, X: x, Y: y, Indices: idx}) {
 				return
 			}

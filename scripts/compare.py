@@ -2,7 +2,12 @@
 """Run backprop's speed workloads side by side with their PyTorch twins.
 
 usage: /usr/bin/python3 scripts/compare.py [--rounds 3] [--only gemm,autograd,mlp,cnn]
-       [--bench-dir ../shared/bench] [--threads 2]
+       [--bench-dir ../shared/bench] [--threads 2] [--text FILE --gpt-steps 300]
+
+--only gpt (not in the default set: it is slow) trains the character-level GPT
+on --text FILE for --gpt-steps steps against w7_gpt_torch.py with 1 and
+--threads threads: tokens/s, the validation loss after those steps and the
+peak RSS.
 
 Each round runs every workload once for backprop (`backprop bench ...`, built
 first into a temporary folder) and once for each PyTorch configuration, the
@@ -32,8 +37,12 @@ ap.add_argument("--bench-dir", default=os.path.join(ROOT, "..", "shared", "bench
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--mlp-iters", type=int, default=200)
 ap.add_argument("--cnn-iters", type=int, default=100)
+ap.add_argument("--text", default="")
+ap.add_argument("--gpt-steps", type=int, default=300)
 args = ap.parse_args()
 only = set(args.only.split(","))
+if "gpt" in only and not args.text:
+    sys.exit("compare: --only gpt needs --text FILE")
 bench_dir = os.path.abspath(args.bench_dir)
 T = args.threads
 
@@ -108,6 +117,13 @@ for rnd in range(args.rounds):
         if "cnn" in only:
             r = ours("train", "--model", "cnn", "--batch", "64", "--iters", str(args.cnn_iters), "--threads", str(T))[0]
             add("mnist cnn images/s", "backprop", r["images_per_s"])
+        if "gpt" in only:
+            for t in sorted({1, T}):
+                r = ours("train", "--model", "gpt", "--text", args.text, "--steps", str(args.gpt_steps), "--threads", str(t))[0]
+                who = f"backprop {t} thr"
+                add("gpt tokens/s", who, r["tokens_per_s"])
+                add("gpt val loss", who, r["val_loss"])
+                add("gpt peak RSS MiB", who, r["peak_rss_mib"])
 
     def run_torch():
         if "gemm" in only:
@@ -133,18 +149,27 @@ for rnd in range(args.rounds):
                 r = twin("w3_cnn_torch.py", "--threads", spec, "--iters", str(max(args.cnn_iters, 100)), env=env)
                 t = next(v for k, v in r.items() if k.endswith("per_100_steps"))
                 add("mnist cnn images/s", f"torch --threads {spec}" + (" PASSIVE" if env else ""), 100 * 64 / t)
+        if "gpt" in only:
+            for t in sorted({1, T}):
+                r = twin("w7_gpt_torch.py", "--text", args.text, "--steps", str(args.gpt_steps), "--threads", str(t))
+                get = lambda suffix: next(v for k, v in r.items() if k.endswith(suffix))
+                who = f"torch --threads {t}"
+                add("gpt tokens/s", who, get(".tokens_per_s"))
+                add("gpt val loss", who, get(".val_loss"))
+                add("gpt peak RSS MiB", who, get(".peak_rss_self"))
 
     for f in ((run_ours, run_torch) if first_ours else (run_torch, run_ours)):
         f()
 
-lower_is_better = lambda w: "ns/op" in w
+lower_is_better = lambda w: "ns/op" in w or "loss" in w or "RSS" in w
 print(f"\n{'workload':34s} {'backprop':>10s} {'PyTorch best':>12s}  {'ratio':>6s}  best PyTorch configuration (median of {args.rounds})")
 for w, by in rows.items():
-    mine = statistics.median(by.get("backprop", [float("nan")]))
-    others = {k: statistics.median(v) for k, v in by.items() if k != "backprop"}
+    ourk = [k for k in by if k.startswith("backprop")]
+    pick = min if lower_is_better(w) else max
+    mine = pick([statistics.median(by[k]) for k in ourk]) if ourk else float("nan")
+    others = {k: statistics.median(v) for k, v in by.items() if not k.startswith("backprop")}
     if not others:
         continue
-    pick = min if lower_is_better(w) else max
     best_k = pick(others, key=others.get)
     best = others[best_k]
     ratio = best / mine if lower_is_better(w) else mine / best

@@ -8,6 +8,7 @@ import (
 )
 
 func TestBenchCommandsPrintOneJSONLine(t *testing.T) {
+	corpus := tinyCorpus(t)
 	for _, c := range []struct {
 		args []string
 		keys []string
@@ -15,6 +16,7 @@ func TestBenchCommandsPrintOneJSONLine(t *testing.T) {
 		{[]string{"bench", "gemm", "--m", "32", "--n", "24", "--k", "16", "--reps", "1", "--threads", "1"}, []string{"gflops", "m", "n", "k", "threads"}},
 		{[]string{"bench", "autograd", "--ops", "400", "--reps", "1"}, []string{"ns_per_op_fwd", "ns_per_op_bwd"}},
 		{[]string{"bench", "train", "--model", "mlp", "--batch", "16", "--iters", "3", "--warmup", "1"}, []string{"images_per_s", "ms_per_step", "allocs_per_step"}},
+		{[]string{"bench", "train", "--model", "gpt", "--text", corpus, "--batch", "2", "--steps", "3", "--warmup", "1"}, []string{"tokens_per_s", "ms_per_step", "val_loss", "peak_rss_mib"}},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(c.args, strings.NewReader(""), &out, &errb); code != 0 {

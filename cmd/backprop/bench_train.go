@@ -65,11 +65,18 @@ func (s *stepClock) Batch(b train.BatchStats) {
 func newBenchTrainCmd() *cobra.Command {
 	var model, dataDir, cpuProfile, memProfile string
 	var batch, iters, warmup, threads int
+	var text benchTextFlags
 	cmd := &cobra.Command{
-		Use:   "train --model mlp|cnn --batch B --iters N [--threads T]",
-		Short: "MNIST training steps with the model's default optimizer: images/s, ms and allocations per step",
+		Use:   "train --model mlp|cnn --batch B --iters N [--threads T] | --model gpt|lstm [--text FILE] [--steps N]",
+		Short: "MNIST training steps with the model's default optimizer: images/s, ms and allocations per step; or a language model's: tokens/s",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (rerr error) {
+			if model == "gpt" || model == "lstm" {
+				if batch < 1 || warmup < 1 {
+					return fmt.Errorf("--batch and --warmup must be positive")
+				}
+				return runBenchText(cmd, model, batch, warmup, threads, cmd.Flags().Changed("batch"), cpuProfile, &text)
+			}
 			if batch < 1 || iters < 1 || warmup < 1 {
 				return fmt.Errorf("--batch, --iters and --warmup must be positive")
 			}
@@ -165,7 +172,7 @@ func newBenchTrainCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&model, "model", "mlp", "softmax, svm, mlp or cnn")
+	cmd.Flags().StringVar(&model, "model", "mlp", "softmax, svm, mlp or cnn; or gpt or lstm on text")
 	cmd.Flags().IntVar(&batch, "batch", 128, "batch size")
 	cmd.Flags().IntVar(&iters, "iters", 100, "timed steps")
 	cmd.Flags().IntVar(&warmup, "warmup", 5, "untimed steps first")
@@ -173,5 +180,6 @@ func newBenchTrainCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "MNIST folder (default: the GoMNIST module's files)")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the steps (go tool pprof) to this file")
 	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a profile of the heap allocations (go tool pprof -sample_index=alloc_space) to this file")
+	addBenchTextFlags(cmd, &text)
 	return cmd
 }

@@ -88,6 +88,9 @@ func runEval(cmd *cobra.Command, f *evalFlags) error {
 	if err := checkpoint.CheckFinite(st.Model); err != nil {
 		return fmt.Errorf("--model %s: %w", f.file, err)
 	}
+	if train.IsText(st) {
+		return runEvalText(cmd, f, st)
+	}
 	name := st.ModelName
 	if name == "" {
 		return fmt.Errorf("--model %s: the file names no model (it has no backprop.model metadata), so it was not written by backprop train", f.file)

@@ -44,6 +44,7 @@ type trainFlags struct {
 	serveExit bool   // stop serving when training ends, rather than at Ctrl-C
 
 	collectiveTimeout time.Duration // under mpirun: abort when a collective waits longer
+	text              textFlags     // --data text
 }
 
 const trainLong = `train trains a model on MNIST (or CIFAR-10), shows a progress bar per epoch with
@@ -108,8 +109,8 @@ func newTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "train [flags]",
 		Short:   "Train a model on MNIST or CIFAR-10, with checkpoints, metrics and a plot",
-		Long:    trainLong + trainDistLong,
-		Example: trainExample,
+		Long:    trainLong + trainDistLong + trainTextHelp,
+		Example: trainExample + trainTextExample,
 		Args:    noArgs("train"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTrain(cmd, &f)
@@ -117,9 +118,9 @@ func newTrainCmd() *cobra.Command {
 	}
 	fs := cmd.Flags()
 	c := &f.cfg
-	fs.StringVar(&c.Data, "data", "mnist", "data set: "+strings.Join(train.DataNames(), " or "))
+	fs.StringVar(&c.Data, "data", "mnist", "data set: "+strings.Join(train.DataNames(), ", ")+" or text")
 	fs.StringVar(&f.dataDir, "data-dir", "", "`folder` of the data set's files (default: MNIST from the GoMNIST Go module or $MNIST_DIR; $CIFAR10_DIR)")
-	fs.StringVar(&c.Model, "model", "mlp", "model: "+strings.Join(nn.ModelNames(), ", "))
+	fs.StringVar(&c.Model, "model", "mlp", "model: "+strings.Join(nn.ModelNames(), ", ")+"; "+strings.Join(train.TextModelNames(), " or ")+" with --data text (which defaults to gpt)")
 	fs.IntVar(&c.Epochs, "epochs", 0, "total epochs (default: the model's)")
 	fs.IntVar(&c.Batch, "batch", 0, "batch size (default: the model's)")
 	fs.StringVar(&c.Optim, "optim", "", "optimizer: "+strings.Join(train.OptimNames(), ", ")+" (default: the model's)")
@@ -131,7 +132,7 @@ func newTrainCmd() *cobra.Command {
 	fs.Float64Var(&c.Gamma, "gamma", 0.1, "factor of each of the step schedule's decays")
 	fs.IntVar(&c.Warmup, "warmup", 0, "warm the learning rate up linearly over this many steps (batches) first")
 	fs.Float64Var(&c.ClipGradNorm, "clip-grad-norm", 0, "clip the gradients' global L2 norm to this before each step (0: off)")
-	fs.Uint64Var(&c.Seed, "seed", 1, "random seed of the initial weights and the shuffling")
+	fs.Uint64Var(&c.Seed, "seed", 1, "random seed of the initial weights and the shuffling (--data text: 0 unless given, as the twin)")
 	fs.IntVar(&c.TrainSize, "train-size", 0, "train on the first `N` training examples only (0: all)")
 	fs.IntVar(&c.TestSize, "test-size", 0, "evaluate on the first `N` test examples only (0: all)")
 	fs.IntVar(&f.threads, "threads", 0, "cores to use (default: all, GOMAXPROCS; under mpirun, the cores divided by the processes on this machine)")
@@ -143,6 +144,7 @@ func newTrainCmd() *cobra.Command {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "with --serve: listen on `HOST:PORT` (port 0 picks a free one)")
 	fs.BoolVar(&f.serveExit, "serve-exit", false, "with --serve: stop serving when training ends, instead of at Ctrl-C")
 	fs.DurationVar(&f.collectiveTimeout, "collective-timeout", dist.DefaultTimeout, "under mpirun: abort the job when a process waits this long for the others")
+	addTextFlags(fs, &f.text)
 	return cmd
 }
 
@@ -214,6 +216,12 @@ func resolveConfig(fs *pflag.FlagSet, parsed, base train.Config, fresh bool) tra
 func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	fs := cmd.Flags()
 	stderr := cmd.ErrOrStderr()
+	if isTextRun(fs, f) {
+		return runTrainText(cmd, f)
+	}
+	if err := checkImageFlags(fs); err != nil {
+		return err
+	}
 
 	// Everything that can be wrong with the command line or the files is
 	// checked before anything is printed, so that such an error is the one
