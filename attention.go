@@ -59,10 +59,11 @@ func ScaledDotProductAttention(q, k, v *Tensor, opt AttentionOptions) *Tensor {
 	out := rawIn(pool, q.dtype, slices.Concat(batch, []int{d.l, d.ev}))
 	lse := rawIn(pool, Float64, slices.Concat(batch, []int{d.l}))
 	mask := sdpaMaskOf(opt.Mask, batch, d)
+	io := sdpaIO{q: lq, k: lk, v: lv, o: sdpaDense(out, d.batch)}
 	if q.dtype == Float32 {
-		sdpaForward(&d, &mask, qc.f32, kc.f32, vc.f32, out.f32, &lq, &lk, &lv, lse.f64)
+		sdpaForward(&d, &mask, qc.f32, kc.f32, vc.f32, out.f32, &io, lse.f64)
 	} else {
-		sdpaForward(&d, &mask, qc.f64, kc.f64, vc.f64, out.f64, &lq, &lk, &lv, lse.f64)
+		sdpaForward(&d, &mask, qc.f64, kc.f64, vc.f64, out.f64, &io, lse.f64)
 	}
 	var saved []*Tensor
 	if opt.Mask != nil {
@@ -299,6 +300,21 @@ type sdpaOperand struct {
 	ld   int
 }
 
+// sdpaIO are the layouts of the fused kernels' operands: inputs q, k, v,
+// output o, its gradient g and the input gradients dq, dk, dv.
+type sdpaIO struct{ q, k, v, o, g, dq, dk, dv sdpaOperand }
+
+// sdpaDense is the layout of a contiguous batch of matrices.
+func sdpaDense(t *Tensor, batch int) sdpaOperand {
+	nd := len(t.shape)
+	rows, cols := t.shape[nd-2], t.shape[nd-1]
+	op := sdpaOperand{base: make([]int, batch), ld: cols}
+	for b := range op.base {
+		op.base[b] = t.offset + b*rows*cols
+	}
+	return op
+}
+
 // sdpaOperandOf returns t (or a contiguous copy, when its rows are not
 // contiguous or overlap) and its layout over the batch of matrices.
 func sdpaOperandOf(t *Tensor, batch int) (*Tensor, sdpaOperand) {
@@ -383,7 +399,8 @@ func expShift[T kernels.Float](row []T, c float64) {
 	}
 }
 
-func sdpaForward[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, v, out []T, lq, lk, lv *sdpaOperand, lse []float64) {
+func sdpaForward[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, v, out []T, io *sdpaIO, lse []float64) {
+	lq, lk, lv, lo := &io.q, &io.k, &io.v, &io.o
 	l, sk, ev := d.l, d.s, d.ev
 	kernels.Parallel(d.batch, func(b int) {
 		sc := getSDPAScratch[T](l * sk)
@@ -402,7 +419,7 @@ func sdpaForward[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, v, out []T, lq
 			lse[b*l+i] = mx + math.Log(sum)
 			sc.scaleRun(live, T(1/sum))
 		}
-		kernels.Gemm(false, false, l, ev, sk, 1, s, sk, v[lv.base[b]:], lv.ld, 0, out[b*l*ev:], ev)
+		kernels.Gemm(false, false, l, ev, sk, 1, s, sk, v[lv.base[b]:], lv.ld, 0, out[lo.base[b]:], lo.ld)
 		putSDPAScratch(sc)
 	})
 }
@@ -419,19 +436,20 @@ func sdpaBackward(c *BackwardContext, g, mask *Tensor, d *sdpaDims) []*Tensor {
 	qc, lq := sdpaOperandOf(q, d.batch)
 	kc, lk := sdpaOperandOf(k, d.batch)
 	vc, lv := sdpaOperandOf(v, d.batch)
-	ops := [4]*sdpaOperand{&lg, &lq, &lk, &lv}
 	dq, dk, dv := rawIn(pool, q.dtype, q.shape), rawIn(pool, k.dtype, k.shape), rawIn(pool, v.dtype, v.shape)
+	io := sdpaIO{q: lq, k: lk, v: lv, g: lg, o: sdpaDense(o, d.batch),
+		dq: sdpaDense(dq, d.batch), dk: sdpaDense(dk, d.batch), dv: sdpaDense(dv, d.batch)}
 	if q.dtype == Float32 {
-		sdpaGrad(d, &m, gc.f32, qc.f32, kc.f32, vc.f32, o.f32[o.offset:], &ops, lse.f64, dq.f32, dk.f32, dv.f32)
+		sdpaGrad(d, &m, gc.f32, qc.f32, kc.f32, vc.f32, o.f32, &io, lse.f64, dq.f32, dk.f32, dv.f32)
 	} else {
-		sdpaGrad(d, &m, gc.f64, qc.f64, kc.f64, vc.f64, o.f64[o.offset:], &ops, lse.f64, dq.f64, dk.f64, dv.f64)
+		sdpaGrad(d, &m, gc.f64, qc.f64, kc.f64, vc.f64, o.f64, &io, lse.f64, dq.f64, dk.f64, dv.f64)
 	}
 	return c.three(dq, dk, dv)
 }
 
-func sdpaGrad[T kernels.Float](d *sdpaDims, m *sdpaMask, g, q, k, v, o []T, ops *[4]*sdpaOperand, lse []float64, dq, dk, dv []T) {
+func sdpaGrad[T kernels.Float](d *sdpaDims, m *sdpaMask, g, q, k, v, o []T, io *sdpaIO, lse []float64, dq, dk, dv []T) {
 	l, sk, e, ev := d.l, d.s, d.e, d.ev
-	lg, lq, lk, lv := ops[0], ops[1], ops[2], ops[3]
+	lg, lq, lk, lv, lo := &io.g, &io.q, &io.k, &io.v, &io.o
 	kernels.Parallel(d.batch, func(b int) {
 		sc := getSDPAScratch[T](l * sk)
 		p, dp := sc.s, sc.dp
@@ -441,20 +459,20 @@ func sdpaGrad[T kernels.Float](d *sdpaDims, m *sdpaMask, g, q, k, v, o []T, ops 
 			expShift(p[i*sk:i*sk+n], lse[b*l+i])
 			clear(p[i*sk+n : (i+1)*sk])
 		}
-		gb, ob := g[lg.base[b]:], o[b*l*ev:(b+1)*l*ev]
+		gb, ob := g[lg.base[b]:], o[lo.base[b]:]
 		// dV = Pᵀ·G and dP = G·Vᵀ.
-		kernels.Gemm(true, false, sk, ev, l, 1, p, sk, gb, lg.ld, 0, dv[b*sk*ev:], ev)
+		kernels.Gemm(true, false, sk, ev, l, 1, p, sk, gb, lg.ld, 0, dv[io.dv.base[b]:], io.dv.ld)
 		kernels.Gemm(false, true, l, sk, ev, 1, gb, lg.ld, v[lv.base[b]:], lv.ld, 0, dp, sk)
 		// dS = P∘(dP - D), D_i = Σ_j P_ij dP_ij = Σ_c G_ic O_ic.
 		for i := range l {
-			di := dot64(gb[i*lg.ld:i*lg.ld+ev], ob[i*ev:(i+1)*ev])
+			di := dot64(gb[i*lg.ld:i*lg.ld+ev], ob[i*lo.ld:i*lo.ld+ev])
 			n := d.live(i)
 			sc.shiftScaleRun(dp[i*sk:i*sk+n], T(di), p[i*sk:i*sk+n])
 			clear(dp[i*sk+n : (i+1)*sk])
 		}
 		// dQ = dS·K·scale and dK = dSᵀ·Q·scale.
-		kernels.Gemm(false, false, l, e, sk, T(d.scale), dp, sk, k[lk.base[b]:], lk.ld, 0, dq[b*l*e:], e)
-		kernels.Gemm(true, false, sk, e, l, T(d.scale), dp, sk, q[lq.base[b]:], lq.ld, 0, dk[b*sk*e:], e)
+		kernels.Gemm(false, false, l, e, sk, T(d.scale), dp, sk, k[lk.base[b]:], lk.ld, 0, dq[io.dq.base[b]:], io.dq.ld)
+		kernels.Gemm(true, false, sk, e, l, T(d.scale), dp, sk, q[lq.base[b]:], lq.ld, 0, dk[io.dk.base[b]:], io.dk.ld)
 		putSDPAScratch(sc)
 	})
 }
