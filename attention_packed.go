@@ -19,6 +19,7 @@ import (
 // the size of all three (the backward of a slice) to be added up.
 func PackedSelfAttention(qkv *Tensor, heads int, opt AttentionOptions) *Tensor {
 	const op = "PackedSelfAttention"
+	qkv.mustTensor(op)
 	qkv.mustFloat(op)
 	if len(qkv.shape) != 3 || heads <= 0 || qkv.shape[2]%(3*heads) != 0 {
 		panic(fmt.Sprintf("backprop: %s: input of shape %v is not [N, L, 3E] with E a multiple of %d heads", op, qkv.shape, heads))

@@ -22,6 +22,7 @@ import (
 // differentiable ops, so second derivatives work.
 func LayerNorm(x *Tensor, shape []int, weight, bias *Tensor, eps float64) *Tensor {
 	const op = "LayerNorm"
+	x.mustTensor(op)
 	x.mustFloat(op)
 	k := len(shape)
 	if k == 0 || len(x.shape) < k || !slices.Equal(x.shape[len(x.shape)-k:], shape) {

@@ -1,7 +1,9 @@
 package backprop_test
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	bp "github.com/gobackprop/backprop"
@@ -83,4 +85,13 @@ func TestLayerNormBadInput(t *testing.T) {
 	mustPanic(t, "backprop: LayerNorm: input of shape [2 3] does not end in the normalized shape [2]", func() { bp.LayerNorm(x, []int{2}, nil, nil, 1e-5) })
 	mustPanic(t, "backprop: LayerNorm: weight or bias float64 [2] does not match the normalized shape [3] of float64 input", func() { bp.LayerNorm(x, []int{3}, rnd(2, 2), nil, 1e-5) })
 	mustPanic(t, "backprop: LayerNorm: eps -1 is not finite and >= 0", func() { bp.LayerNorm(x, []int{3}, nil, nil, -1) })
+}
+
+func TestLayerNormNilInput(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "LayerNorm") {
+			t.Errorf("nil input: panic %v, want one naming LayerNorm", r)
+		}
+	}()
+	bp.LayerNorm(nil, []int{3}, nil, nil, 1e-5)
 }
