@@ -61,29 +61,37 @@ func PackedSelfAttention(qkv *Tensor, heads int, opt AttentionOptions) *Tensor {
 			x := c.Input(0)
 			return c.one(packedCompositeGrad(x, g, heads, o))
 		}
-		x := c.n.inputs[0]
-		xc := x.contiguousData()
-		gc := g.contiguousData()
-		o := c.n.out
-		var m *Tensor
-		if len(c.n.saved) > 1 {
-			m = c.n.saved[1]
-		}
-		mk := sdpaMaskOf(m, d.batchShape, d)
-		dx := rawIn(poolOf(op, g, x), x.dtype, x.shape)
-		io := packedIO(xc.offset, n, l, e, heads)
-		io.o = packedOperand(o.offset, n, l, e, heads, 0, e)
-		io.g = packedOperand(gc.offset, n, l, e, heads, 0, e)
-		dio := packedIO(dx.offset, n, l, e, heads)
-		io.dq, io.dk, io.dv = dio.q, dio.k, dio.v
-		ls := c.n.saved[0].f64
-		if x.dtype == Float32 {
-			sdpaGrad(&d, &mk, gc.f32, xc.f32, xc.f32, xc.f32, o.f32, &io, ls, dx.f32, dx.f32, dx.f32)
-		} else {
-			sdpaGrad(&d, &mk, gc.f64, xc.f64, xc.f64, xc.f64, o.f64, &io, ls, dx.f64, dx.f64, dx.f64)
-		}
-		return c.one(dx)
+		return c.one(packedBackward(c, g, &d, heads))
 	})
+}
+
+// packedBackward is the fused first-order backward: the packed gradient
+// [N, L, 3E], each part written once by its head's matrix products.
+func packedBackward(c *BackwardContext, g *Tensor, d *sdpaDims, heads int) *Tensor {
+	const op = "PackedSelfAttention"
+	x := c.n.inputs[0]
+	n, l, e := x.shape[0], x.shape[1], x.shape[2]/3
+	xc := x.contiguousData()
+	gc := g.contiguousData()
+	o := c.n.out
+	var m *Tensor
+	if len(c.n.saved) > 1 {
+		m = c.n.saved[1]
+	}
+	mk := sdpaMaskOf(m, d.batchShape, *d)
+	dx := rawIn(poolOf(op, g, x), x.dtype, x.shape)
+	io := packedIO(xc.offset, n, l, e, heads)
+	io.o = packedOperand(o.offset, n, l, e, heads, 0, e)
+	io.g = packedOperand(gc.offset, n, l, e, heads, 0, e)
+	dio := packedIO(dx.offset, n, l, e, heads)
+	io.dq, io.dk, io.dv = dio.q, dio.k, dio.v
+	ls := c.n.saved[0].f64
+	if x.dtype == Float32 {
+		sdpaGrad(d, &mk, gc.f32, xc.f32, xc.f32, xc.f32, o.f32, &io, ls, dx.f32, dx.f32, dx.f32)
+	} else {
+		sdpaGrad(d, &mk, gc.f64, xc.f64, xc.f64, xc.f64, o.f64, &io, ls, dx.f64, dx.f64, dx.f64)
+	}
+	return dx
 }
 
 // packedOperand is the layout of one of q, k, v (part 0, 1, 2 of a row of
