@@ -52,15 +52,18 @@ func ScaledDotProductAttention(q, k, v *Tensor, opt AttentionOptions) *Tensor {
 		return sdpaComposite(q, k, v, opt.Mask, opt.Causal, d.scale)
 	}
 	pool := poolOf(op, q, k, v, opt.Mask)
-	qc, kc, vc := q.contiguousData(), k.contiguousData(), v.contiguousData()
+	qc, lq := sdpaOperandOf(q, d.batch)
+	kc, lk := sdpaOperandOf(k, d.batch)
+	vc, lv := sdpaOperandOf(v, d.batch)
 	batch := q.shape[:len(q.shape)-2]
 	out := rawIn(pool, q.dtype, slices.Concat(batch, []int{d.l, d.ev}))
 	lse := rawIn(pool, Float64, slices.Concat(batch, []int{d.l}))
 	mask := sdpaMaskOf(opt.Mask, batch, d)
+	io := sdpaIO{q: lq, k: lk, v: lv, o: sdpaDense(out, d.batch)}
 	if q.dtype == Float32 {
-		sdpaForward(&d, &mask, qc.f32[qc.offset:], kc.f32[kc.offset:], vc.f32[vc.offset:], out.f32, lse.f64)
+		sdpaForward(&d, &mask, qc.f32, kc.f32, vc.f32, out.f32, &io, lse.f64)
 	} else {
-		sdpaForward(&d, &mask, qc.f64[qc.offset:], kc.f64[kc.offset:], vc.f64[vc.offset:], out.f64, lse.f64)
+		sdpaForward(&d, &mask, qc.f64, kc.f64, vc.f64, out.f64, &io, lse.f64)
 	}
 	var saved []*Tensor
 	if opt.Mask != nil {
@@ -287,10 +290,67 @@ func putSDPAScratch[T kernels.Float](sc *sdpaScratch[T]) {
 	}
 }
 
+// sdpaOperand is an operand of the fused kernels read in place: matrix b
+// of the batch starts at base[b] of the storage and its rows are ld apart,
+// each row contiguous. Attention's inputs are usually strided views (heads
+// of one projection, [N, L, H, E] seen as [N, H, L, E]); copying them
+// contiguous was a tenth of a transformer's training step.
+type sdpaOperand struct {
+	base []int
+	ld   int
+}
+
+// sdpaIO are the layouts of the fused kernels' operands: inputs q, k, v,
+// output o, its gradient g and the input gradients dq, dk, dv.
+type sdpaIO struct{ q, k, v, o, g, dq, dk, dv sdpaOperand }
+
+// sdpaDense is the layout of a contiguous batch of matrices.
+func sdpaDense(t *Tensor, batch int) sdpaOperand {
+	nd := len(t.shape)
+	rows, cols := t.shape[nd-2], t.shape[nd-1]
+	op := sdpaOperand{base: make([]int, batch), ld: cols}
+	for b := range op.base {
+		op.base[b] = t.offset + b*rows*cols
+	}
+	return op
+}
+
+// sdpaOperandOf returns t (or a contiguous copy, when its rows are not
+// contiguous or overlap) and its layout over the batch of matrices.
+func sdpaOperandOf(t *Tensor, batch int) (*Tensor, sdpaOperand) {
+	nd := len(t.shape)
+	rows, cols := t.shape[nd-2], t.shape[nd-1]
+	ld := t.strides[nd-2]
+	if rows <= 1 {
+		ld = cols
+	}
+	if (cols > 1 && t.strides[nd-1] != 1) || ld < cols {
+		t = t.contiguousData()
+		ld = cols
+	}
+	op := sdpaOperand{base: make([]int, batch), ld: ld}
+	bs, st := t.shape[:nd-2], t.strides[:nd-2]
+	idx := make([]int, len(bs))
+	off := t.offset
+	for b := range batch {
+		op.base[b] = off
+		for ax := len(bs) - 1; ax >= 0; ax-- {
+			idx[ax]++
+			off += st[ax]
+			if idx[ax] < bs[ax] {
+				break
+			}
+			off -= st[ax] * bs[ax]
+			idx[ax] = 0
+		}
+	}
+	return t, op
+}
+
 // sdpaScores sets s to matrix b's scaled scores, masked where live.
-func sdpaScores[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, s []T, b int) {
+func sdpaScores[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, s []T, lq, lk *sdpaOperand, b int) {
 	l, sk, e := d.l, d.s, d.e
-	kernels.Gemm(false, true, l, sk, e, T(d.scale), q[b*l*e:], e, k[b*sk*e:], e, 0, s, sk)
+	kernels.Gemm(false, true, l, sk, e, T(d.scale), q[lq.base[b]:], lq.ld, k[lk.base[b]:], lk.ld, 0, s, sk)
 	if m.t != nil {
 		for i := range l {
 			maskRow(m, s[i*sk:i*sk+d.live(i)], b, i)
@@ -339,12 +399,13 @@ func expShift[T kernels.Float](row []T, c float64) {
 	}
 }
 
-func sdpaForward[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, v, out []T, lse []float64) {
+func sdpaForward[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, v, out []T, io *sdpaIO, lse []float64) {
+	lq, lk, lv, lo := &io.q, &io.k, &io.v, &io.o
 	l, sk, ev := d.l, d.s, d.ev
 	kernels.Parallel(d.batch, func(b int) {
 		sc := getSDPAScratch[T](l * sk)
 		s := sc.s
-		sdpaScores(d, m, q, k, s, b)
+		sdpaScores(d, m, q, k, s, lq, lk, b)
 		for i := range l {
 			row := s[i*sk : (i+1)*sk]
 			n := d.live(i)
@@ -358,7 +419,7 @@ func sdpaForward[T kernels.Float](d *sdpaDims, m *sdpaMask, q, k, v, out []T, ls
 			lse[b*l+i] = mx + math.Log(sum)
 			sc.scaleRun(live, T(1/sum))
 		}
-		kernels.Gemm(false, false, l, ev, sk, 1, s, sk, v[b*sk*ev:], ev, 0, out[b*l*ev:], ev)
+		kernels.Gemm(false, false, l, ev, sk, 1, s, sk, v[lv.base[b]:], lv.ld, 0, out[lo.base[b]:], lo.ld)
 		putSDPAScratch(sc)
 	})
 }
@@ -371,41 +432,47 @@ func sdpaBackward(c *BackwardContext, g, mask *Tensor, d *sdpaDims) []*Tensor {
 	lse := c.Saved(0) // float64, never requiring a gradient: not copied
 	m := sdpaMaskOf(mask, d.batchShape, *d)
 	pool := poolOf(op, g, q, k, v)
-	gc, qc, kc, vc := g.contiguousData(), q.contiguousData(), k.contiguousData(), v.contiguousData()
+	gc, lg := sdpaOperandOf(g, d.batch)
+	qc, lq := sdpaOperandOf(q, d.batch)
+	kc, lk := sdpaOperandOf(k, d.batch)
+	vc, lv := sdpaOperandOf(v, d.batch)
 	dq, dk, dv := rawIn(pool, q.dtype, q.shape), rawIn(pool, k.dtype, k.shape), rawIn(pool, v.dtype, v.shape)
+	io := sdpaIO{q: lq, k: lk, v: lv, g: lg, o: sdpaDense(o, d.batch),
+		dq: sdpaDense(dq, d.batch), dk: sdpaDense(dk, d.batch), dv: sdpaDense(dv, d.batch)}
 	if q.dtype == Float32 {
-		sdpaGrad(d, &m, gc.f32[gc.offset:], qc.f32[qc.offset:], kc.f32[kc.offset:], vc.f32[vc.offset:], o.f32[o.offset:], lse.f64, dq.f32, dk.f32, dv.f32)
+		sdpaGrad(d, &m, gc.f32, qc.f32, kc.f32, vc.f32, o.f32, &io, lse.f64, dq.f32, dk.f32, dv.f32)
 	} else {
-		sdpaGrad(d, &m, gc.f64[gc.offset:], qc.f64[qc.offset:], kc.f64[kc.offset:], vc.f64[vc.offset:], o.f64[o.offset:], lse.f64, dq.f64, dk.f64, dv.f64)
+		sdpaGrad(d, &m, gc.f64, qc.f64, kc.f64, vc.f64, o.f64, &io, lse.f64, dq.f64, dk.f64, dv.f64)
 	}
 	return c.three(dq, dk, dv)
 }
 
-func sdpaGrad[T kernels.Float](d *sdpaDims, m *sdpaMask, g, q, k, v, o []T, lse []float64, dq, dk, dv []T) {
+func sdpaGrad[T kernels.Float](d *sdpaDims, m *sdpaMask, g, q, k, v, o []T, io *sdpaIO, lse []float64, dq, dk, dv []T) {
 	l, sk, e, ev := d.l, d.s, d.e, d.ev
+	lg, lq, lk, lv, lo := &io.g, &io.q, &io.k, &io.v, &io.o
 	kernels.Parallel(d.batch, func(b int) {
 		sc := getSDPAScratch[T](l * sk)
 		p, dp := sc.s, sc.dp
-		sdpaScores(d, m, q, k, p, b)
+		sdpaScores(d, m, q, k, p, lq, lk, b)
 		for i := range l {
 			n := d.live(i)
 			expShift(p[i*sk:i*sk+n], lse[b*l+i])
 			clear(p[i*sk+n : (i+1)*sk])
 		}
-		gb, ob := g[b*l*ev:(b+1)*l*ev], o[b*l*ev:(b+1)*l*ev]
+		gb, ob := g[lg.base[b]:], o[lo.base[b]:]
 		// dV = Pᵀ·G and dP = G·Vᵀ.
-		kernels.Gemm(true, false, sk, ev, l, 1, p, sk, gb, ev, 0, dv[b*sk*ev:], ev)
-		kernels.Gemm(false, true, l, sk, ev, 1, gb, ev, v[b*sk*ev:], ev, 0, dp, sk)
+		kernels.Gemm(true, false, sk, ev, l, 1, p, sk, gb, lg.ld, 0, dv[io.dv.base[b]:], io.dv.ld)
+		kernels.Gemm(false, true, l, sk, ev, 1, gb, lg.ld, v[lv.base[b]:], lv.ld, 0, dp, sk)
 		// dS = P∘(dP - D), D_i = Σ_j P_ij dP_ij = Σ_c G_ic O_ic.
 		for i := range l {
-			di := dot64(gb[i*ev:(i+1)*ev], ob[i*ev:(i+1)*ev])
+			di := dot64(gb[i*lg.ld:i*lg.ld+ev], ob[i*lo.ld:i*lo.ld+ev])
 			n := d.live(i)
 			sc.shiftScaleRun(dp[i*sk:i*sk+n], T(di), p[i*sk:i*sk+n])
 			clear(dp[i*sk+n : (i+1)*sk])
 		}
 		// dQ = dS·K·scale and dK = dSᵀ·Q·scale.
-		kernels.Gemm(false, false, l, e, sk, T(d.scale), dp, sk, k[b*sk*e:], e, 0, dq[b*l*e:], e)
-		kernels.Gemm(true, false, sk, e, l, T(d.scale), dp, sk, q[b*l*e:], e, 0, dk[b*sk*e:], e)
+		kernels.Gemm(false, false, l, e, sk, T(d.scale), dp, sk, k[lk.base[b]:], lk.ld, 0, dq[io.dq.base[b]:], io.dq.ld)
+		kernels.Gemm(true, false, sk, e, l, T(d.scale), dp, sk, q[lq.base[b]:], lq.ld, 0, dk[io.dk.base[b]:], io.dk.ld)
 		putSDPAScratch(sc)
 	})
 }

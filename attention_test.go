@@ -298,3 +298,63 @@ func TestAttentionLongCausal(t *testing.T) {
 		}
 	}
 }
+
+// Strided inputs are read in place; the results and gradients must be the
+// bits of the same attention on contiguous copies, for every layout the
+// kernels take in place or copy: heads of one packed projection, a
+// broadcast batch axis, a transposed last axis, a single query row, and a
+// strided output gradient.
+func TestAttentionStridedInputsBitIdentical(t *testing.T) {
+	for _, dt := range []bp.DType{bp.Float32, bp.Float64} {
+		qkv := rnd(7, 2, 5, 3, 3, 4).To(dt) // [N, L, 3, H, E]
+		qkv = qkv.Permute(2, 0, 3, 1, 4)    // [3, N, H, L, E]
+		cases := []struct {
+			name    string
+			q, k, v *bp.Tensor
+		}{
+			{"packed heads", qkv.Select(0, 0), qkv.Select(0, 1), qkv.Select(0, 2)},
+			{"broadcast batch", rnd(8, 2, 1, 5, 4).To(dt).Expand(2, 3, 5, 4), rnd(9, 2, 3, 6, 4).To(dt), rnd(10, 1, 3, 6, 2).To(dt).Expand(2, 3, 6, 2)},
+			{"transposed last axis", rnd(11, 2, 4, 5).To(dt).Transpose(1, 2), rnd(12, 2, 4, 6).To(dt).Transpose(1, 2), rnd(13, 2, 6, 3).To(dt)},
+			{"one query", rnd(14, 3, 8, 4).To(dt).Narrow(1, 2, 1), rnd(15, 3, 6, 4).To(dt), rnd(16, 3, 6, 4).To(dt)},
+		}
+		for _, c := range cases {
+			for _, causal := range []bool{false, true} {
+				opt := bp.AttentionOptions{Causal: causal}
+				run := func(contig bool) [][]float64 {
+					in := []*bp.Tensor{c.q, c.k, c.v}
+					leaves := make([]*bp.Tensor, 3)
+					for i, x := range in {
+						leaves[i] = x.Contiguous().Detach().SetRequiresGrad(true)
+						if contig {
+							in[i] = leaves[i]
+						} else {
+							in[i] = x.Detach().SetRequiresGrad(true)
+							leaves[i] = in[i]
+						}
+					}
+					out := bp.ScaledDotProductAttention(in[0], in[1], in[2], opt)
+					sh := out.Shape()
+					// A gradient with contiguous rows further apart than
+					// their length, as a head merge's backward sends.
+					nd := len(sh)
+					gsh := append([]int(nil), sh...)
+					gsh[0], gsh[nd-2] = gsh[nd-2], gsh[0]
+					gs := rnd(17, gsh...).To(dt).Transpose(0, nd-2)
+					if contig {
+						gs = gs.Contiguous()
+					}
+					out.BackwardWith(gs, bp.BackwardOptions{})
+					return [][]float64{out.Float64s(), leaves[0].Grad().Float64s(), leaves[1].Grad().Float64s(), leaves[2].Grad().Float64s()}
+				}
+				a, b := run(false), run(true)
+				for j := range a {
+					for i := range a[j] {
+						if a[j][i] != b[j][i] && !(math.IsNaN(a[j][i]) && math.IsNaN(b[j][i])) {
+							t.Fatalf("%v %s causal=%v: result %d [%d] strided %v, contiguous %v", dt, c.name, causal, j, i, a[j][i], b[j][i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

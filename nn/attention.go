@@ -82,16 +82,21 @@ func (m *MultiheadAttention) Attend(query, key, value *bp.Tensor, opt AttnOption
 	if k.Size(0) != n || v.Size(0) != n || v.Size(1) != s {
 		panic(fmt.Sprintf("nn: MultiheadAttention: query %v, key %v and value %v do not agree on batch and length", query.Shape(), key.Shape(), value.Shape()))
 	}
-	var qh, kh, vh *bp.Tensor
 	if query == key && key == value {
-		qh, kh, vh = m.projectQKV(q)
-	} else {
-		e := m.EmbedDim
-		w, b := m.InProjWeight.Split(0, e, e, e), m.InProjBias.Split(0, e, e, e)
-		qh = m.heads(bp.Linear(q, w[0], b[0]))
-		kh = m.heads(bp.Linear(k, w[1], b[1]))
-		vh = m.heads(bp.Linear(v, w[2], b[2]))
+		// One projection, attended and merged in place (no head copies,
+		// one gradient buffer for q, k and v): the same bits as
+		// merge(sdpa(projectQKV(q))), which ForwardStep still uses.
+		checkDType("MultiheadAttention", q, m.InProjWeight)
+		qkv := bp.Linear(q, m.InProjWeight, m.InProjBias)
+		bias := m.maskBias(q.DType(), n, l, s, opt)
+		y := bp.PackedSelfAttention(qkv, m.NumHeads, bp.AttentionOptions{Mask: bias, Causal: opt.Causal})
+		return m.fromBatchFirst(m.OutProj.Forward(y))
 	}
+	e := m.EmbedDim
+	w, b := m.InProjWeight.Split(0, e, e, e), m.InProjBias.Split(0, e, e, e)
+	qh := m.heads(bp.Linear(q, w[0], b[0]))
+	kh := m.heads(bp.Linear(k, w[1], b[1]))
+	vh := m.heads(bp.Linear(v, w[2], b[2]))
 	bias := m.maskBias(q.DType(), n, l, s, opt)
 	return m.fromBatchFirst(m.merge(sdpa(qh, kh, vh, bias, opt.Causal)))
 }

@@ -162,16 +162,5 @@ func (l *LayerNorm) Forward(x *bp.Tensor) *bp.Tensor {
 		panic(fmt.Sprintf("nn: LayerNorm: input of shape %v does not end in the normalized shape %v", xs, l.Shape))
 	}
 	checkDType("LayerNorm", x, l.Weight)
-	axes := make([]int, k)
-	for i := range axes {
-		axes[i] = len(xs) - k + i
-	}
-	y := x.Sub(x.MeanKeep(axes...)).Div(x.VarWith(0, true, axes...).AddScalar(l.Eps).Sqrt())
-	if l.Weight != nil {
-		y = y.Mul(l.Weight)
-	}
-	if l.Bias != nil {
-		y = y.Add(l.Bias)
-	}
-	return y
+	return bp.LayerNorm(x, l.Shape, l.Weight, l.Bias, l.Eps)
 }

@@ -5,10 +5,10 @@ import (
 	"testing"
 )
 
-// copyRows gives what the element-by-element gather gives, for views
-// whose last axis is contiguous: transposes, permutations, slices with an
+// contiguousData, which copies whole strided runs, gives what the
+// element-by-element gather gives: transposes, permutations, slices with an
 // offset, in every dtype.
-func TestCopyRowsMatchesElementGather(t *testing.T) {
+func TestContiguousMatchesElementGather(t *testing.T) {
 	base := Float64.Arange(0, 2*3*4*6, 1).Reshape(2, 3, 4, 6)
 	views := map[string]*Tensor{
 		"transpose12": base.Transpose(1, 2),
