@@ -45,7 +45,9 @@ first 10% of the steps from 0.01x, then a cosine to 0.1x, clipping at 1.0.
 Every --eval-every steps it prints the validation loss (20 fixed batches of
 held-out windows) and saves the checkpoint, which holds the vocabulary and
 the corpus's file names and hash: backprop sample and backprop eval need
-nothing else. --resume continues to the same weights, bit for bit.`
+nothing else. --resume continues to the same weights, bit for bit. --serve
+shows the training loss by step, the validation losses and 200 bytes the model
+writes (same seed each time), refreshed at each evaluation.`
 
 const trainTextExample = `
   backprop train --data text                        # a gpt that writes Go, to runs/text-gpt.safetensors
