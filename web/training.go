@@ -152,13 +152,19 @@ func NewTraining(tr *train.Trainer, opts TrainingOptions) *Training {
 
 // Register adds the page and the API of the run to s (see Training). It
 // must be called before s starts serving, once per Server.
-func (t *Training) Register(s *Server) {
+func (t *Training) Register(s *Server) { registerTraining(s, t.feed) }
+
+// registerTraining adds the training page and the API of the run that
+// publishes to f.
+func registerTraining(s *Server, f *feed) {
 	s.Handle("/training", methods(servePage("training.html"), http.MethodGet, http.MethodHead))
-	s.Handle("/api/training", methods(http.HandlerFunc(t.handleSnapshot), http.MethodGet, http.MethodHead))
+	s.Handle("/api/training", methods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handleSnapshot(f, w, r) }), http.MethodGet, http.MethodHead))
 	// The event stream stays open for the whole run: its feed bounds its
 	// clients (TrainingOptions), not the server's requests in flight.
-	s.HandleStream("/api/training/events", methods(http.HandlerFunc(t.feed.serveEvents), http.MethodGet))
+	s.HandleStream("/api/training/events", methods(http.HandlerFunc(f.serveEvents), http.MethodGet))
 }
+
+func nan() float64 { return math.NaN() }
 
 // StartEpoch implements train.Progress.
 func (t *Training) StartEpoch(epoch, epochs, batches int) {
@@ -257,12 +263,13 @@ func (t *Training) publishScores() {
 
 // handleSnapshot answers GET /api/training with the run so far: the
 // events of the stream gathered by kind.
-func (t *Training) handleSnapshot(w http.ResponseWriter, r *http.Request) {
-	frames, _ := t.feed.since(0)
+func handleSnapshot(f *feed, w http.ResponseWriter, r *http.Request) {
+	frames, _ := f.since(0)
 	var snap struct {
 		Run    json.RawMessage   `json:"run"`
 		Status json.RawMessage   `json:"status"`
 		Scores json.RawMessage   `json:"scores"`
+		Sample json.RawMessage   `json:"sample,omitempty"` // text runs only
 		Points []json.RawMessage `json:"points"`
 		Epochs []json.RawMessage `json:"epochs"`
 	}
@@ -275,6 +282,8 @@ func (t *Training) handleSnapshot(w http.ResponseWriter, r *http.Request) {
 			snap.Status = f.data
 		case "scores":
 			snap.Scores = f.data
+		case "sample":
+			snap.Sample = f.data
 		case "point":
 			snap.Points = append(snap.Points, f.data)
 		case "epoch":
@@ -303,6 +312,7 @@ type runEvent struct {
 	StartEpoch    int          `json:"start_epoch"` // epochs done before this run (a resumed one)
 	StartStep     int          `json:"start_step"`
 	Images        []imageEvent `json:"images"`
+	Text          bool         `json:"text,omitempty"` // a language model's run (TextTraining)
 }
 
 // imageEvent is a test image: its pixels as bytes, channel by channel
@@ -360,6 +370,7 @@ type statusEvent struct {
 	Batches int    `json:"batches,omitempty"`
 	Step    int    `json:"step"`
 	Error   string `json:"error,omitempty"`
+	Text    bool   `json:"text,omitempty"` // a language model's run: the epoch is the whole run
 }
 
 type scoresEvent struct {

@@ -50,7 +50,7 @@ type frame struct {
 type follower struct{ wake chan struct{} }
 
 // coalesces reports whether a client needs only the newest event of kind.
-func coalesces(kind string) bool { return kind == "status" || kind == "scores" }
+func coalesces(kind string) bool { return kind == "status" || kind == "scores" || kind == "sample" }
 
 // defaultWriteWait is how long one write to a client may take before the
 // client is dropped: a client that stops reading holds its connection no

@@ -360,11 +360,12 @@ func trainRank(cmd *cobra.Command, f *trainFlags, tr *train.Trainer, out string,
 	}
 	var page *livePage
 	if f.serve {
-		if page, err = startLivePage(tr, f.addr, stderr); err != nil {
+		tp := web.NewTraining(tr, web.TrainingOptions{})
+		if page, err = startLivePage(tp, f.addr, stderr); err != nil {
 			return err
 		}
 		defer page.stop()
-		progress = tee(progress, page.training)
+		progress = tee(progress, tp)
 	}
 	if f.progress {
 		printHeader(stderr, tr, f, out)
@@ -429,7 +430,7 @@ func plural(n int, noun string) string {
 
 // livePage is the training page of --serve, served while the run trains.
 type livePage struct {
-	training *web.Training
+	training livePublisher
 	url      string
 	stop     func() // ends the page's streams and the server; idempotent
 }
@@ -438,14 +439,22 @@ type livePage struct {
 // address once it is served, before training starts.
 var trainServing func(url string)
 
-// startLivePage listens on addr and serves the training page of tr there,
-// printing its address to w. It must run on the goroutine that trains.
-func startLivePage(tr *train.Trainer, addr string, w io.Writer) (*livePage, error) {
+// livePublisher is what publishes a run to the page: a *web.Training or
+// a *web.TextTraining.
+type livePublisher interface {
+	Register(*web.Server)
+	Finish(error)
+	Close()
+}
+
+// startLivePage listens on addr and serves the training page of tp there,
+// printing its address to w.
+func startLivePage(tp livePublisher, addr string, w io.Writer) (*livePage, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		tp.Close()
 		return nil, fmt.Errorf("--addr: cannot listen on %s: %w", addr, err)
 	}
-	tp := web.NewTraining(tr, web.TrainingOptions{})
 	s := web.New(web.Options{})
 	tp.Register(s)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -17,6 +17,7 @@ import (
 	"github.com/gobackprop/backprop/data"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
+	"github.com/gobackprop/backprop/web"
 )
 
 // textFlags are the train command's flags for language models
@@ -44,7 +45,9 @@ first 10% of the steps from 0.01x, then a cosine to 0.1x, clipping at 1.0.
 Every --eval-every steps it prints the validation loss (20 fixed batches of
 held-out windows) and saves the checkpoint, which holds the vocabulary and
 the corpus's file names and hash: backprop sample and backprop eval need
-nothing else. --resume continues to the same weights, bit for bit.`
+nothing else. --resume continues to the same weights, bit for bit. --serve
+shows the training loss by step, the validation losses and 200 bytes the model
+writes (same seed each time), refreshed at each evaluation.`
 
 const trainTextExample = `
   backprop train --data text                        # a gpt that writes Go, to runs/text-gpt.safetensors
@@ -159,9 +162,6 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 			return fmt.Errorf("--%s does not apply with --data text (see backprop train --help)", name)
 		}
 	}
-	if f.serve {
-		return errors.New("--serve is not available with --data text yet")
-	}
 	if f.text.evalEvery < 1 {
 		return fmt.Errorf("--eval-every %d: want at least 1", f.text.evalEvery)
 	}
@@ -263,13 +263,30 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 		}
 		fmt.Fprintf(stderr, "  checkpoint %s every %d steps\n", out, f.text.evalEvery)
 	}
+	var page *livePage
+	if f.serve {
+		tp := web.NewTextTraining(tr, web.TrainingOptions{})
+		if page, err = startLivePage(tp, f.addr, stderr); err != nil {
+			return err
+		}
+		defer page.stop()
+		progress = teeText(progress, tp)
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
 	stopAt := cfg.Steps
 	if f.text.stopAfter > 0 {
 		stopAt = f.text.stopAfter
 	}
-	if err := tr.Run(ctx, stopAt, f.text.evalEvery, out, progress); err != nil {
+	err = tr.Run(ctx, stopAt, f.text.evalEvery, out, progress)
+	if page != nil {
+		page.training.Finish(err)
+		if err != nil && !errors.Is(err, context.Canceled) && !f.serveExit {
+			fmt.Fprintf(stderr, "backprop: training failed; %s shows the run until Ctrl-C\n", page.url)
+			<-ctx.Done()
+		}
+	}
+	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			last := 0
 			if n := len(tr.History); n > 0 {
@@ -284,5 +301,23 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 	}
 	last := tr.History[len(tr.History)-1]
 	fmt.Fprintf(cmd.OutOrStdout(), "validation loss %.4f after %d steps; wrote %s\n", last.ValLoss, tr.Step, out)
+	if page != nil && !f.serveExit {
+		fmt.Fprintf(stderr, "backprop: training done; %s shows the final state until Ctrl-C\n", page.url)
+		<-ctx.Done()
+		fmt.Fprintf(stderr, "backprop: stopped\n")
+	}
 	return nil
 }
+
+// teeText reports a text run's progress to both a and b; a may be nil.
+func teeText(a, b train.TextProgress) train.TextProgress {
+	if a == nil {
+		return b
+	}
+	return textTee{a, b}
+}
+
+type textTee struct{ a, b train.TextProgress }
+
+func (t textTee) Step(s train.TextStep)    { t.a.Step(s); t.b.Step(s) }
+func (t textTee) Eval(m train.TextMetrics) { t.a.Eval(m); t.b.Eval(m) }

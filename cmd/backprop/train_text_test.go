@@ -124,3 +124,60 @@ func TestTrainTextErrors(t *testing.T) {
 		wantError(t, code, stdout, stderr, 1, tc.want)
 	}
 }
+
+// TestTrainTextServe trains a language model with --serve and a client on
+// the page's event stream from before the first step: the loss points, the
+// validation losses and a sample of generated text at each evaluation
+// arrive.
+func TestTrainTextServe(t *testing.T) {
+	corpus := tinyCorpus(t)
+	events, url := followTraining(t)
+	args := append([]string{"train", "--text", corpus, "--steps", "6", "--eval-every", "3",
+		"--out", filepath.Join(t.TempDir(), "t.safetensors"), "--serve", "--addr", "127.0.0.1:0", "--serve-exit"}, tinyTextFlags...)
+	stdout, stderr := trainOK(t, args...)
+	if !strings.HasPrefix(stderr, "backprop: training page at "+*url+"\n") || !strings.Contains(stdout, "after 6 steps") {
+		t.Errorf("stdout %q, stderr:\n%s", stdout, stderr)
+	}
+	evs := collect(t, events)
+	count := map[string]int{}
+	var samples []string
+	for _, ev := range evs {
+		count[ev.kind]++
+		switch ev.kind {
+		case "run":
+			if !strings.Contains(ev.data, `"text":true`) {
+				t.Errorf("run event %s", ev.data)
+			}
+		case "point":
+			var p struct {
+				Step int      `json:"step"`
+				Loss *float64 `json:"loss"`
+			}
+			if err := json.Unmarshal([]byte(ev.data), &p); err != nil || p.Loss == nil || *p.Loss <= 0 || p.Step < 1 || p.Step > 6 {
+				t.Errorf("point %s: %v", ev.data, err)
+			}
+		case "epoch":
+			var m struct {
+				Step    int      `json:"epoch"`
+				ValLoss *float64 `json:"test_loss"`
+			}
+			if err := json.Unmarshal([]byte(ev.data), &m); err != nil || m.ValLoss == nil || *m.ValLoss <= 0 || m.Step%3 != 0 {
+				t.Errorf("evaluation %s: %v", ev.data, err)
+			}
+		case "sample":
+			var s struct {
+				Text string `json:"text"`
+			}
+			if err := json.Unmarshal([]byte(ev.data), &s); err != nil || len(s.Text) == 0 {
+				t.Errorf("sample %s: %v", ev.data, err)
+			}
+			samples = append(samples, s.Text)
+		}
+	}
+	// Every step is a point (6 steps, fewer than 200); two evaluations.
+	last := evs[len(evs)-1]
+	if count["run"] != 1 || count["point"] != 6 || count["epoch"] != 2 || count["sample"] < 1 ||
+		last.kind != "status" || !strings.Contains(last.data, `"state":"finished"`) {
+		t.Errorf("events %v, the last %v", count, last)
+	}
+}

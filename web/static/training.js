@@ -10,7 +10,7 @@
 
   // Everything received, as the server sent it. A "run" event starts over:
   // it comes first on every (re)connection, followed by the run so far.
-  let run = null, points = [], epochs = [], status = null, scores = null;
+  let run = null, points = [], epochs = [], status = null, scores = null, sample = null;
 
   // Events can arrive by the thousand (a late page gets the whole run);
   // draw at most every 50 ms.
@@ -25,12 +25,16 @@
     const es = new EventSource("/api/training/events");
     const on = (kind, fn) => es.addEventListener(kind, (e) => { fn(JSON.parse(e.data)); schedule(); });
     on("run", (r) => {
-      run = r; points = []; epochs = []; status = null; scores = null;
-      buildImages();
+      run = r; points = []; epochs = []; status = null; scores = null; sample = null;
+      // A language model's run has no classes or images: its page shows
+      // the loss against the step and a sample of its text instead.
+      document.body.classList.toggle("text", !!r.text);
+      if (r.text) $("images").replaceChildren(); else buildImages();
     });
     on("point", (p) => points.push(p));
     on("epoch", (m) => { epochs = epochs.filter((e) => e.epoch !== m.epoch); epochs.push(m); });
     on("scores", (s) => { scores = s; });
+    on("sample", (s) => { sample = s; });
     on("status", (s) => {
       status = s;
       // The run is over and the server has sent everything: stop, rather
@@ -77,7 +81,7 @@
     renderStatus();
     renderProgress();
     renderCharts();
-    renderScores();
+    if (run.text) renderSample(); else renderScores();
     renderEpochs();
   }
 
@@ -90,6 +94,17 @@
     $("error").textContent = s && s.error ? s.error : "";
     if (!s) return setState("connecting", "connecting");
     const test = lastTest();
+    if (run.text) {
+      switch (s.state) {
+        case "ready": return setState("ready", "about to train");
+        case "training": return setState("training", `training: step ${s.step} of ${s.batches}`);
+        case "finished":
+          return setState("finished", `finished: ${s.step} steps` + (test ? `, validation loss ${fix(test.test_loss, 4)}` : ""));
+        case "interrupted": return setState("interrupted", `interrupted after ${s.step} steps`);
+        case "failed": return setState("failed", "failed");
+      }
+      return setState(s.state, s.state);
+    }
     switch (s.state) {
       case "ready": return setState("ready", "about to train");
       case "training": return setState("training", `training: epoch ${s.epoch} of ${s.epochs}`);
@@ -112,7 +127,9 @@
     const rp = $("run-progress"), ep = $("epoch-progress");
     rp.max = total; rp.value = Math.min(done, total);
     ep.max = run.batches; ep.value = batch;
-    $("run-text").textContent = `epoch ${epoch} of ${run.epochs}`;
+    $("run-text").textContent = run.text ? `step ${p ? p.step : run.start_step} of ${run.batches}` : `epoch ${epoch} of ${run.epochs}`;
+    $("ips-label").textContent = run.text ? "tokens/s" : "images/s";
+    $("loss-label").textContent = run.text ? "train loss (step)" : "train loss (epoch)";
     $("epoch-text").textContent = `batch ${batch} of ${run.batches}`;
     $("stat-step").textContent = p ? thousands(p.step) : (s ? thousands(s.step) : "–");
     $("stat-ips").textContent = p ? thousands(p.images_per_s) : "–";
@@ -136,7 +153,7 @@
   // chart draws series of [x, y] points on an SVG: x from 0 to xmax
   // epochs, y from ylo to yhi. Each series is a line (train) or a line
   // through dots (test, one per epoch).
-  function chart(svg, series, xmax, ylo, yhi, yfmt) {
+  function chart(svg, series, xmax, ylo, yhi, yfmt, xname) {
     svg.replaceChildren();
     const W = 560, H = 280, L = 52, R = 14, T = 10, B = 34;
     const X = (x) => L + (x / xmax) * (W - L - R);
@@ -151,7 +168,7 @@
       el("svg:line", { x1: X(e), x2: X(e), y1: T, y2: H - B, class: "v" }, grid);
       el("svg:text", { x: X(e), y: H - B + 16, class: "xlab" }, grid, String(e));
     }
-    el("svg:text", { x: (L + W - R) / 2, y: H - 4, class: "axis" }, grid, "epoch");
+    el("svg:text", { x: (L + W - R) / 2, y: H - 4, class: "axis" }, grid, xname || "epoch");
     el("svg:rect", { x: L, y: T, width: W - L - R, height: H - T - B, class: "frame" }, svg);
     for (const s of series) {
       const pts = s.pts.filter(([, y]) => y != null && isFinite(y));
@@ -168,15 +185,17 @@
   }
 
   function renderCharts() {
-    const xOf = (p) => p.epoch - 1 + p.batch / p.batches;
-    const xmax = Math.max(run.epochs, 1);
+    // A text run's x is the step (its evaluations come keyed by step).
+    const xOf = run.text ? (p) => p.step : (p) => p.epoch - 1 + p.batch / p.batches;
+    const xmax = Math.max(run.text ? run.batches : run.epochs, 1);
+    $("test-key").textContent = run.text ? "validation" : "test";
     const trainLoss = points.map((p) => [xOf(p), p.loss]);
     const testLoss = epochs.map((m) => [m.epoch, m.test_loss]);
     let hi = 0;
     for (const [, y] of trainLoss.concat(testLoss)) if (y != null && isFinite(y)) hi = Math.max(hi, y);
     hi = hi > 0 ? hi * 1.05 : 1;
     chart($("loss-chart"), [{ cls: "train", pts: trainLoss }, { cls: "test", pts: testLoss, dots: true }],
-      xmax, 0, hi, (v) => sig(v));
+      xmax, 0, hi, (v) => sig(v), run.text ? "step" : "epoch");
     $("loss-chart").dataset.train = String(trainLoss.length);
     $("loss-chart").dataset.test = String(testLoss.length);
 
@@ -261,7 +280,15 @@
     box.dataset.step = scores ? String(scores.step) : "";
   }
 
+  function renderSample() {
+    $("sample").textContent = sample ? (sample.error ? "(" + sample.error + ")" : sample.text) : "";
+    $("sample-step").textContent = sample ? thousands(sample.step) : "–";
+    $("sample-box").dataset.step = sample ? String(sample.step) : "";
+  }
+
   function renderEpochs() {
+    $("epochs-title").textContent = run.text ? "Evaluations" : "Epochs";
+    $("epochs-key").textContent = run.text ? "step" : "epoch";
     const tb = $("epochs").querySelector("tbody");
     tb.replaceChildren();
     for (const m of epochs) {
