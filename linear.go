@@ -79,18 +79,21 @@ func init() {
 }
 
 // fillRows sets every row of the contiguous matrix out to the vector b.
+// out may be a view into a longer buffer: only its own rows, from its
+// offset on, are written.
 func fillRows(out, b *Tensor) {
 	b = b.contiguousData()
 	n := out.shape[1]
+	lo, hi := out.offset, out.offset+out.Numel()
 	if out.dtype == Float32 {
 		src := b.f32[b.offset : b.offset+n]
-		for r := 0; r < len(out.f32); r += n {
+		for r := lo; r < hi; r += n {
 			copy(out.f32[r:r+n], src)
 		}
 		return
 	}
 	src := b.f64[b.offset : b.offset+n]
-	for r := 0; r < len(out.f64); r += n {
+	for r := lo; r < hi; r += n {
 		copy(out.f64[r:r+n], src)
 	}
 }
@@ -110,8 +113,8 @@ func gemm2d(out, a, b *Tensor, m, n, k int, beta float64) {
 	a, la := operandLayout(a)
 	b, lb := operandLayout(b)
 	if out.dtype == Float32 {
-		kernels.Gemm(la.trans, lb.trans, m, n, k, 1, a.f32[a.offset:], la.ld, b.f32[b.offset:], lb.ld, float32(beta), out.f32, n)
+		kernels.Gemm(la.trans, lb.trans, m, n, k, 1, a.f32[a.offset:], la.ld, b.f32[b.offset:], lb.ld, float32(beta), out.f32[out.offset:], n)
 	} else {
-		kernels.Gemm(la.trans, lb.trans, m, n, k, 1, a.f64[a.offset:], la.ld, b.f64[b.offset:], lb.ld, beta, out.f64, n)
+		kernels.Gemm(la.trans, lb.trans, m, n, k, 1, a.f64[a.offset:], la.ld, b.f64[b.offset:], lb.ld, beta, out.f64[out.offset:], n)
 	}
 }

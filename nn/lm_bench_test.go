@@ -86,3 +86,34 @@ func BenchmarkLSTMLMStep(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch*ctx)/b.Elapsed().Seconds(), "tokens/s")
 }
+
+// BenchmarkGPTStepPool is BenchmarkGPTStep as the trainer runs it: the
+// step's tensors come from a Pool that is reset after each step.
+func BenchmarkGPTStepPool(b *testing.B) {
+	const vocab, batch, ctx = 96, 32, 64
+	g, err := NewGPT(GPTConfig{Vocab: vocab, Context: ctx, Layers: 4, Heads: 4, Embd: 128}, bp.NewRNG(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	params := Parameters(g)
+	opt := optim.NewAdamWGroups(optim.DecayGroups(params, 0.1), 3e-3, optim.Betas(0.9, 0.95))
+	rng := bp.NewRNG(2)
+	ids := make([]int64, batch*(ctx+1))
+	for i := range ids {
+		ids[i] = int64(rng.IntN(vocab))
+	}
+	all := bp.FromInt64s(ids, batch, ctx+1)
+	x, y := all.Narrow(1, 0, ctx).Contiguous(), all.Narrow(1, 1, ctx).Contiguous()
+	pool := bp.NewPool()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		loss := CrossEntropy(g.Forward(x.InPool(pool)).Reshape(-1, vocab), y.Reshape(-1))
+		loss.Backward()
+		optim.ClipGradNorm(params, 1)
+		opt.Step()
+		opt.ZeroGrad()
+		pool.Reset()
+	}
+	b.ReportMetric(float64(b.N*batch*ctx)/b.Elapsed().Seconds(), "tokens/s")
+}

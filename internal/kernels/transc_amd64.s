@@ -701,3 +701,168 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// ZESTRIN is ESTRIN on the eight float64 lanes of U, using Z0, Z12, Z13
+// and Z15.
+#define ZESTRIN(U, OUT) \
+	VMULPD    U, U, Z12                \
+	VMULPD    Z12, Z12, Z13            \
+	VMULPD.BCST    gl_hd1<>(SB), U, OUT     \
+	VADDPD.BCST    gl_hd0<>(SB), OUT, OUT   \
+	VMULPD.BCST    gl_hd3<>(SB), U, Z15     \
+	VADDPD.BCST    gl_hd2<>(SB), Z15, Z15   \
+	VMULPD    Z12, Z15, Z15            \
+	VADDPD    Z15, OUT, OUT            \
+	VMULPD.BCST    gl_hd5<>(SB), U, Z15     \
+	VADDPD.BCST    gl_hd4<>(SB), Z15, Z15   \
+	VMULPD.BCST    gl_hd7<>(SB), U, Z0      \
+	VADDPD.BCST    gl_hd6<>(SB), Z0, Z0     \
+	VMULPD    Z12, Z0, Z0              \
+	VADDPD    Z0, Z15, Z15             \
+	VMULPD    Z13, Z15, Z15            \
+	VADDPD    Z15, OUT, OUT            \
+	VMULPD.BCST    gl_hd9<>(SB), U, Z15     \
+	VADDPD.BCST    gl_hd8<>(SB), Z15, Z15   \
+	VMULPD.BCST    gl_hd10<>(SB), Z12, Z0   \
+	VADDPD    Z0, Z15, Z15             \
+	VMULPD    Z13, Z13, Z13            \
+	VMULPD    Z13, Z15, Z15            \
+	VADDPD    Z15, OUT, OUT
+
+// ZGELU16 is GELU8 on sixteen lanes, AVX-512F only (constants broadcast
+// from their first element): for x in Z5, Z4 = xc, Z9 = ct, Z2 = p,
+// Z3 = s1, Z1 = s2, Z10 = Φ(-|x|) and the mask K1 = the lanes where
+// x > 0. It uses Z0-Z4 and Z6-Z13.
+#define ZGELU16 \
+	VPANDD.BCST tc_abs<>(SB), Z5, Z6     \
+	VBROADCASTSS gl_wmax<>(SB), Z1        \
+	VMINPS    Z6, Z1, Z6               \
+	VBROADCASTSS gl_negwmax<>(SB), Z1     \
+	VMAXPS    Z5, Z1, Z4               \
+	VBROADCASTSS gl_wmax<>(SB), Z1        \
+	VMINPS    Z4, Z1, Z4               \
+	VCVTPS2PD Y6, Z7                   \
+	VEXTRACTF64X4 $1, Z6, Y8            \
+	VCVTPS2PD Y8, Z8                   \
+	VBROADCASTSD gl_kd<>(SB), Z11         \
+	VADDPD    Z11, Z7, Z10             \
+	VDIVPD    Z10, Z11, Z10            \
+	VADDPD    Z11, Z8, Z12             \
+	VDIVPD    Z12, Z11, Z11            \
+	ZESTRIN(Z10, Z7)                    \
+	ZESTRIN(Z11, Z8)                    \
+	VMULPD    Z10, Z7, Z7              \
+	VMULPD    Z11, Z8, Z8              \
+	VMULPD.BCST    gl_halfd<>(SB), Z7, Z7   \
+	VMULPD.BCST    gl_halfd<>(SB), Z8, Z8   \
+	VCVTPD2PS Z7, Y7                  \
+	VCVTPD2PS Z8, Y8                  \
+	VINSERTF64X4 $1, Y8, Z7, Z9         \
+	VPANDD.BCST gl_split<>(SB), Z6, Z10  \
+	VSUBPS    Z10, Z6, Z11             \
+	VMULPS    Z10, Z10, Z0             \
+	VMULPS.BCST    gl_neghalf<>(SB), Z0, Z0 \
+	VADDPS    Z10, Z6, Z12             \
+	VMULPS    Z12, Z11, Z12            \
+	VMULPS.BCST    gl_neghalf<>(SB), Z12, Z12 \
+	VADDPS    Z12, Z0, Z1              \
+	VMULPS.BCST    tc_log2e<>(SB), Z1, Z1   \
+	VADDPS.BCST    tc_magic<>(SB), Z1, Z1   \
+	VSUBPS.BCST    tc_magic<>(SB), Z1, Z2   \
+	VPSUBD.BCST tc_magic<>(SB), Z1, Z1   \
+	VMULPS.BCST    tc_c1<>(SB), Z2, Z3      \
+	VSUBPS    Z3, Z0, Z0               \
+	VADDPS    Z12, Z0, Z0              \
+	VMULPS.BCST    tc_c2<>(SB), Z2, Z3      \
+	VSUBPS    Z3, Z0, Z0               \
+	VMULPS.BCST    tc_p6<>(SB), Z0, Z2      \
+	VADDPS.BCST    tc_p5<>(SB), Z2, Z2      \
+	VMULPS    Z0, Z2, Z2               \
+	VADDPS.BCST    tc_p4<>(SB), Z2, Z2      \
+	VMULPS    Z0, Z2, Z2               \
+	VADDPS.BCST    tc_p3<>(SB), Z2, Z2      \
+	VMULPS    Z0, Z2, Z2               \
+	VADDPS.BCST    tc_p2<>(SB), Z2, Z2      \
+	VMULPS    Z0, Z0, Z3               \
+	VMULPS    Z3, Z2, Z2               \
+	VADDPS    Z0, Z2, Z2               \
+	VADDPS.BCST    tc_one<>(SB), Z2, Z2     \
+	VPSRAD    $1, Z1, Z3               \
+	VPSUBD    Z3, Z1, Z1               \
+	VPADDD.BCST tc_bias<>(SB), Z3, Z3    \
+	VPADDD.BCST tc_bias<>(SB), Z1, Z1    \
+	VPSLLD    $23, Z3, Z3              \
+	VPSLLD    $23, Z1, Z1              \
+	VMULPS    Z9, Z2, Z10              \
+	VMULPS    Z3, Z10, Z10             \
+	VMULPS    Z1, Z10, Z10             \
+	VPXORD    Z13, Z13, Z13            \
+	VCMPPS    $1, Z5, Z13, K1
+
+// ZGELUDERIV16 sets Z0 = GELUDeriv32(x) after ZGELU16.
+#define ZGELUDERIV16 \
+	VMULPS.BCST    gl_isq2pi<>(SB), Z4, Z12 \
+	VMULPS    Z12, Z2, Z12             \
+	VMULPS    Z3, Z12, Z12             \
+	VMULPS    Z1, Z12, Z12             \
+	VBROADCASTSS tc_one<>(SB), Z11        \
+	VSUBPS    Z10, Z11, Z11            \
+	VBLENDMPS Z11, Z10, K1, Z10       \
+	VADDPS    Z12, Z10, Z0
+
+
+// func geluF32x16(dst, x *float32, n int): geluF32 sixteen values at a
+// time, n a multiple of 16.
+TEXT ·geluF32x16(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+loop:
+	CMPQ    CX, $16
+	JL      done
+	VMOVUPS (SI), Z5
+	ZGELU16
+	VBROADCASTSS tc_one<>(SB), Z11
+	VSUBPS    Z10, Z11, Z11
+	VMULPS    Z11, Z5, Z11
+	VMULPS    Z9, Z4, Z12
+	VMULPS    Z12, Z2, Z12
+	VMULPS    Z3, Z12, Z12
+	VMULPS    Z1, Z12, Z12
+	VBLENDMPS Z11, Z12, K1, Z0
+	VMOVUPS   Z0, (DI)
+	ADDQ      $64, SI
+	ADDQ      $64, DI
+	SUBQ      $16, CX
+	JMP       loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func geluBackwardF32x16(dst, grad, x *float32, n int): geluBackwardF32
+// sixteen values at a time, n a multiple of 16.
+TEXT ·geluBackwardF32x16(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ grad+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+
+loop:
+	CMPQ    CX, $16
+	JL      done
+	VMOVUPS (SI), Z5
+	ZGELU16
+	ZGELUDERIV16
+	VMULPS  (DX), Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
