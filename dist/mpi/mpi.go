@@ -147,10 +147,12 @@ func load() (err error) {
 // one process per core and anything else running (another job, the
 // runtime's own threads), a rank that finishes its backward pass first
 // spins on a core its descheduled peer could have used, and the whole
-// step waits for that peer: on 2 cores shared with other work, the CNN's
-// 2-process images/s rose from about 2500 to 4100 (median of 5 alternated
-// runs) with yielding, and is no slower on an idle machine, where
-// sched_yield returns at once.
+// step waits for that peer. On 2 cores with a third busy process, the
+// CNN's 2-process images/s rose with yielding (alternated runs: ahead in
+// 8 of 8 pairs, medians +17% and +30%), while the MLP, whose steps are a
+// few milliseconds, lost about 8% (it waits a time slice for its core
+// back); on an idle machine sched_yield returns at once and the two were
+// within noise. Set YieldEnv=0 to spin.
 const YieldEnv = "OMPI_MCA_mpi_yield_when_idle"
 
 // setYieldDefault sets YieldEnv to 1 unless it is set; Open MPI reads it
