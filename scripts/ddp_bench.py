@@ -15,8 +15,8 @@ the speed-up of N processes over one, and backprop / PyTorch at the same N.
 `backprop train` and prints the test accuracies side by side (slow: minutes per CNN
 epoch on a small machine).
 
-The machine should be quiet: both sides spin while they wait for each other, so any
-other load depresses the data-parallel figures more than the single-process ones.
+The machine should be quiet: any other load depresses the data-parallel figures more
+than the single-process ones, since every step waits for the slowest rank.
 """
 import argparse
 import json

@@ -103,6 +103,22 @@ func TestRanksCollectives(t *testing.T) {
 	}
 }
 
+// TestRanksYieldWhenIdle checks that Open MPI yields while it waits
+// unless the environment asked it to spin (YieldEnv=0).
+func TestRanksYieldWhenIdle(t *testing.T) {
+	ranks(t)
+	if os.Getenv("BACKPROP_MPI_LIB") != "" {
+		t.Skip("the check reads the symbol from the default library")
+	}
+	got, err := mpi.YieldWhenIdle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := os.Getenv(mpi.YieldEnv) != "0"; got != want {
+		t.Errorf("Open MPI's mpi_yield_when_idle is %v with %s=%q, want %v", got, mpi.YieldEnv, os.Getenv(mpi.YieldEnv), want)
+	}
+}
+
 func TestRanksDataParallelMLP(t *testing.T) {
 	if err := ddptest.Check(ranks(t), "mlp", 16, 3); err != nil {
 		t.Fatal(err)
