@@ -1,6 +1,10 @@
 package nn
 
-import bp "github.com/gobackprop/backprop"
+import (
+	"fmt"
+
+	bp "github.com/gobackprop/backprop"
+)
 
 // Activation modules wrap the elementwise ops of the root package so that
 // they can sit in a Sequential. They have no parameters; their zero values
@@ -29,14 +33,31 @@ func NewLeakyReLU(slope float64) *LeakyReLU { return &LeakyReLU{Slope: slope} }
 // Forward applies LeakyReLU.
 func (l *LeakyReLU) Forward(x *bp.Tensor) *bp.Tensor { return x.LeakyReLU(l.Slope) }
 
-// GELU is x·Φ(x), the exact (erf) form torch uses by default.
-type GELU struct{ Base }
+// GELU is x·Φ(x), the exact (erf) form torch uses by default; with
+// Approximate "tanh" it is the tanh approximation GPT-2 used
+// (torch.nn.GELU(approximate="tanh")).
+type GELU struct {
+	Base
+	Approximate string // "none" or "" (exact), or "tanh"
+}
 
-// NewGELU returns a GELU module.
+// NewGELU returns an exact GELU module.
 func NewGELU() *GELU { return &GELU{} }
 
+// NewGELUTanh returns a GELU module that uses the tanh approximation.
+func NewGELUTanh() *GELU { return &GELU{Approximate: "tanh"} }
+
 // Forward applies GELU.
-func (*GELU) Forward(x *bp.Tensor) *bp.Tensor { return x.GELU() }
+func (g *GELU) Forward(x *bp.Tensor) *bp.Tensor {
+	switch g.Approximate {
+	case "", "none":
+		return x.GELU()
+	case "tanh":
+		return x.GELUTanh()
+	default:
+		panic(fmt.Sprintf("nn: GELU: approximate %q; want \"none\" or \"tanh\"", g.Approximate))
+	}
+}
 
 // Tanh is the hyperbolic tangent.
 type Tanh struct{ Base }

@@ -139,3 +139,30 @@ func TestActivationGrad(t *testing.T) {
 	s := NewSoftmax(1).Forward(rnd(2, 3, 4)).Sum(1).Float64s()
 	near(t, "softmax row sums", s, []float64{1, 1, 1}, 1e-12)
 }
+
+// nn.GELU follows torch.nn.GELU's approximate argument: exact by default,
+// the tanh form when asked, and a clear panic for anything else.
+func TestGELUApproximate(t *testing.T) {
+	x := bp.FromFloat64s([]float64{-2, -0.5, 0, 0.7, 3})
+	exact := NewGELU().Forward(x).Float64s()
+	tanh := NewGELUTanh().Forward(x).Float64s()
+	for i, v := range x.Float64s() {
+		want := 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
+		if math.Abs(exact[i]-want) > 1e-15 {
+			t.Errorf("exact GELU(%v) = %v, want %v", v, exact[i], want)
+		}
+		wantT := 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+		if math.Abs(tanh[i]-wantT) > 1e-15 {
+			t.Errorf("tanh GELU(%v) = %v, want %v", v, tanh[i], wantT)
+		}
+	}
+	if tanh[1] == exact[1] {
+		t.Errorf("the tanh form equals the exact one at -0.5: %v", tanh[1])
+	}
+	defer func() {
+		if r := recover(); r == nil {
+			t.Error("approximate \"sigmoid\" was accepted")
+		}
+	}()
+	(&GELU{Approximate: "sigmoid"}).Forward(x)
+}
