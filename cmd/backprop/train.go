@@ -285,19 +285,8 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	default:
 		out = filepath.Join("runs", cfg.Data+"-"+cfg.Model+".safetensors")
 	}
-	// Found now rather than at the first checkpoint, an epoch in. A pipe
-	// or a device (/dev/null) takes the checkpoints as a stream, with no
-	// CSV or plot beside it.
-	stream := checkpoint.IsStream(out)
-	outputs := []string{out}
-	if !stream {
-		csvPath, pngPath := train.SidePaths(out)
-		outputs = append(outputs, csvPath, pngPath)
-	}
-	for _, p := range outputs {
-		if err := checkpoint.CheckWritable(p); err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
+	if err := checkOut(out, true); err != nil {
+		return err
 	}
 
 	if n := worldSizeFromEnv(); n > 1 && cfg.Batch%n != 0 {
@@ -514,4 +503,22 @@ func printHeader(w io.Writer, tr *train.Trainer, f *trainFlags, out string) {
 		fmt.Fprintf(w, "  resuming %s after epoch %d\n", f.resume, tr.Epoch)
 	}
 	fmt.Fprintf(w, "  checkpoint %s after every epoch\n", out)
+}
+
+// checkOut finds an unwritable --out now rather than at the first
+// checkpoint, an epoch (or many steps) in. A pipe or a device (/dev/null)
+// takes the checkpoints as a stream, with no CSV or plot beside it; with
+// sidecars, those files beside a regular checkpoint are checked too.
+func checkOut(out string, sidecars bool) error {
+	outputs := []string{out}
+	if sidecars && !checkpoint.IsStream(out) {
+		csvPath, pngPath := train.SidePaths(out)
+		outputs = append(outputs, csvPath, pngPath)
+	}
+	for _, p := range outputs {
+		if err := checkpoint.CheckWritable(p); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	return nil
 }

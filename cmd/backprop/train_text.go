@@ -216,8 +216,8 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 	default:
 		out = filepath.Join("runs", "text-"+cfg.Model+".safetensors")
 	}
-	if s, err := os.Stat(out); err == nil && s.IsDir() {
-		return fmt.Errorf("--out %s is a folder; give a file name", out)
+	if err := checkOut(out, false); err != nil {
+		return err
 	}
 	if f.resume != "" && st.Step >= cfg.Steps {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s has already trained %d of %d steps: nothing to do\n", f.resume, st.Step, cfg.Steps)

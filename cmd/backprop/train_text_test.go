@@ -103,6 +103,17 @@ func TestTrainTextErrors(t *testing.T) {
 	code, stdout, stderr := cli(t, "", "train", "--steps", "3")
 	wantError(t, code, stdout, stderr, 1, "--steps applies only with --data text")
 
+	// An --out that cannot be written is refused before any step runs, as
+	// for the image models: in /proc (its folder exists, even root cannot
+	// create a file there), and a folder.
+	for _, out := range []string{"/proc/backprop-test.safetensors", dir} {
+		code, stdout, stderr = cli(t, "", append([]string{"train", "--text", corpus, "--steps", "2", "--out", out}, tinyTextFlags...)...)
+		wantError(t, code, stdout, stderr, 1, "--out")
+		if strings.Contains(stdout+stderr, "validation loss") {
+			t.Errorf("--out %s: training ran before the output was refused:\n%s%s", out, stdout, stderr)
+		}
+	}
+
 	path := filepath.Join(dir, "m.safetensors")
 	trainOK(t, append([]string{"train", "--text", corpus, "--steps", "2", "--out", path}, tinyTextFlags...)...)
 	for _, tc := range []struct {
