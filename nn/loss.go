@@ -13,15 +13,17 @@ import (
 // gradchecked all the same). Like torch they average over the batch unless
 // told otherwise.
 
-// Reduction says how a loss combines its per-example values.
-type Reduction int
+// Reduction says how a loss combines its per-example values. It is the
+// root package's type, so a reduction passes unchanged between nn's losses
+// and backprop.CrossEntropy.
+type Reduction = bp.Reduction
 
 // The reductions of torch's reduction= argument. The zero value is the
 // mean, torch's default.
 const (
-	ReduceMean Reduction = iota // average over examples
-	ReduceSum                   // sum over examples
-	ReduceNone                  // one value per example
+	ReduceMean = bp.ReduceMean // average over examples
+	ReduceSum  = bp.ReduceSum  // sum over examples
+	ReduceNone = bp.ReduceNone // one value per example
 )
 
 func reduce(op string, per *bp.Tensor, r Reduction) *bp.Tensor {
