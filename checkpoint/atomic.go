@@ -62,7 +62,8 @@ func isTempOf(name, base string) bool {
 //  3. rename it over path (atomic on POSIX file systems);
 //  4. fsync the directory, so the rename itself survives a power cut;
 //  5. remove the temporary files that earlier saves of the same path left
-//     behind when they crashed (only those: see isTempOf).
+//     behind when they crashed (only those: see isTempOf; a save under
+//     way holds a lock on its own, which keeps it from being taken).
 //
 // On any error before the rename the temporary file is removed and a file
 // already at path is left untouched; a crash leaves at most a stray
@@ -100,10 +101,11 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 		perm = fi.Mode().Perm()
 	}
 
-	f, err := os.CreateTemp(dir, tempPattern(base))
+	f, unlock, err := createLockedTemp(dir, base)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	defer unlock()
 	tmp := f.Name()
 	closed := false
 	defer func() {
@@ -145,13 +147,33 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	return nil
 }
 
+// createLockedTemp creates a temporary file for a save of base in dir and
+// takes its lock (templock_unix.go), starting over in the rare case that
+// a tidying save removed the new file before the lock was taken.
+func createLockedTemp(dir, base string) (f *os.File, unlock func(), err error) {
+	for {
+		f, err := os.CreateTemp(dir, tempPattern(base))
+		if err != nil {
+			return nil, nil, err
+		}
+		unlock, ok, err := lockTemp(f)
+		if ok {
+			return f, unlock, nil
+		}
+		f.Close()
+		os.Remove(f.Name())
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
 // removeStaleTemps removes the temporary files of earlier saves of base
 // in dir: a save that crashed (a kill, a power cut) left them there, and
 // nothing else would ever remove them. Only regular files whose names
-// match exactly are touched. This save's own temporary file is already
-// renamed, so a save running at the same moment in another process could
-// lose its temporary file; it then fails with an error and its target is
-// untouched, as if it had not started.
+// match exactly are touched, and of those only the ones no save under way
+// holds locked, so that saves of one target running at once in several
+// processes do not take each other's files away.
 func removeStaleTemps(dir, base string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -159,7 +181,7 @@ func removeStaleTemps(dir, base string) {
 	}
 	for _, e := range entries {
 		if e.Type().IsRegular() && isTempOf(e.Name(), base) {
-			os.Remove(filepath.Join(dir, e.Name()))
+			removeIfAbandoned(filepath.Join(dir, e.Name()))
 		}
 	}
 }

@@ -61,7 +61,10 @@
 // the target is either the old file, untouched, or the new one, complete.
 // A crash can leave a stray temporary file behind, never a half-written
 // target; the next successful save of the same target removes such
-// strays (files of exactly that name pattern, nothing else).
+// strays (files of exactly that name pattern, nothing else). A save under
+// way holds a lock on its temporary file (flock, which the kernel drops
+// when a process dies), so saves of one target running at once in several
+// processes leave each other's files alone.
 //
 // A target that exists and is not a regular file is never replaced: a
 // named pipe, a device (/dev/null, /dev/stdout) or /dev/fd/N, directly or
