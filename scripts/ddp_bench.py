@@ -2,7 +2,7 @@
 """Data-parallel speed and accuracy: backprop under mpirun against PyTorch DDP (gloo).
 
 usage: /usr/bin/python3 scripts/ddp_bench.py [--rounds 3] [--models mlp,cnn] [--procs 1,2]
-       [--mlp-iters 200] [--cnn-iters 100] [--accuracy] [--bench-dir ../shared/bench]
+       [--mlp-iters 400] [--cnn-iters 200] [--settle 5] [--accuracy] [--bench-dir ../shared/bench]
 
 Each round runs, for each model and process count N, `mpirun -np N backprop bench
 train` (1 thread per process, global batch 128 for the MLP and 64 for the CNN, the
@@ -26,15 +26,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ap = argparse.ArgumentParser()
 ap.add_argument("--rounds", type=int, default=3)
 ap.add_argument("--models", default="mlp,cnn")
 ap.add_argument("--procs", default="1,2")
-ap.add_argument("--mlp-iters", type=int, default=200)
-ap.add_argument("--cnn-iters", type=int, default=100)
+ap.add_argument("--mlp-iters", type=int, default=400)
+ap.add_argument("--cnn-iters", type=int, default=200)
 ap.add_argument("--warmup", type=int, default=20)
+# A pause before each run: a run started right after another one (the PyTorch twin's
+# processes exiting, the kernel reclaiming their memory) was measured 5-10% slower.
+ap.add_argument("--settle", type=float, default=5, help="seconds to pause before each run")
 ap.add_argument("--accuracy", action="store_true")
 # The PyTorch twins sit in ../shared/bench beside the checkout (two levels up from a
 # worktree in wt/NAME).
@@ -84,6 +88,7 @@ for r in range(args.rounds):
     if r % 2:
         jobs.reverse()
     for side, model, np in jobs:
+        time.sleep(args.settle)
         v = (ours if side == "backprop" else torch)(model, np)
         res.setdefault((side, model, np), []).append(v)
         print(f"round {r + 1}: {side:8s} {model} np{np}: {v:.0f} images/s", file=sys.stderr, flush=True)
