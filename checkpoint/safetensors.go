@@ -417,6 +417,14 @@ func readHeader(r io.ReaderAt, size int64) (*Header, error) {
 		return nil, err
 	}
 	n := le.Uint64(lb[:])
+	if n > MaxHeaderSize || int64(n) > size-8 {
+		// A file of another kind (text, a PNG, a PyTorch pickle) reads as an
+		// absurd length; say what it is not rather than only that.
+		var b [1]byte
+		if size > 8 && readFull(r, b[:], 8) == nil && b[0] != '{' {
+			return nil, formatErr("", "not a safetensors file: it should begin with an 8-byte header length and a JSON header, and byte 8 is %q, not '{'", b[0])
+		}
+	}
 	if n > MaxHeaderSize {
 		return nil, formatErr("", "header length %d is over the limit of %d bytes", n, MaxHeaderSize)
 	}

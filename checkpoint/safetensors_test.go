@@ -384,6 +384,8 @@ func TestReadErrors(t *testing.T) {
 		{"absurd length", hdr(1 << 62), "", "over the limit"},
 		{"length just over limit", hdr(checkpoint.MaxHeaderSize + 1), "", "over the limit"},
 		{"huge length", hdr(math.MaxUint64), "", "over the limit"},
+		{"a text file", []byte("hello world, not a checkpoint\n"), "", "not a safetensors file: it should begin with an 8-byte header length and a JSON header, and byte 8 is 'r'"},
+		{"a PNG", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "", "not a safetensors file"},
 		{"empty header", file(""), "", "not a JSON object"},
 		{"not an object", file(`[1,2]`), "", "not a JSON object"},
 		{"not JSON", file(`{"a":`), "", "not valid JSON"},
