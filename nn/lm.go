@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 
 	bp "github.com/gobackprop/backprop"
@@ -197,43 +198,68 @@ func (g *GPT) ForwardStep(tokens *bp.Tensor, cache *GPTCache) *bp.Tensor {
 // Generate extends prompt (at least one token) by n tokens, one sequence,
 // without recording a graph, and returns the n new tokens. next picks each
 // token from the logits [Vocab] of the last position (argmax, or sampling
-// with a temperature and top-k: the caller decides). The model sees at most
-// the last Context tokens: when the cache is full it is refilled with the
-// last three quarters of the context, so a token costs one position most of
-// the time.
+// with a temperature and top-k: the caller decides). See Tokens.
 func (g *GPT) Generate(prompt []int64, n int, next func(logits *bp.Tensor) int64) []int64 {
+	return take(g.Tokens(prompt, next), n)
+}
+
+// Tokens is Generate without an end: the new tokens one at a time, for as
+// long as the caller ranges over them, in memory that does not grow with
+// their number (a program can stream text of any length). The model sees
+// at most the last Context tokens: when the cache is full it is refilled
+// with the last three quarters of the context, so a token costs one
+// position most of the time.
+func (g *GPT) Tokens(prompt []int64, next func(logits *bp.Tensor) int64) iter.Seq[int64] {
 	if len(prompt) == 0 {
-		panic("nn: GPT.Generate: empty prompt")
+		panic("nn: GPT.Tokens: empty prompt")
 	}
 	ctx := g.Config.Context
 	keep := max(1, ctx*3/4)
-	seq := append([]int64(nil), prompt...)
-	cache := g.NewCache(1)
-	feed := func(toks []int64) *bp.Tensor {
-		logits := g.ForwardStep(bp.FromInt64s(toks, 1, len(toks)).NoGrad(), cache)
-		return logits.Select(1, len(toks)-1).Select(0, 0)
-	}
-	window := seq
-	if len(window) > ctx {
-		window = window[len(window)-ctx:]
-	}
-	logits := feed(window)
-	out := make([]int64, 0, n)
-	for range n {
-		tok := next(logits)
-		if tok < 0 || tok >= int64(g.Config.Vocab) {
-			panic(fmt.Sprintf("nn: GPT.Generate: next returned token %d, want [0, %d)", tok, g.Config.Vocab))
+	return func(yield func(int64) bool) {
+		// The last ctx tokens, with room to append before sliding down.
+		seq := make([]int64, 0, 2*ctx)
+		if len(prompt) > ctx {
+			prompt = prompt[len(prompt)-ctx:]
 		}
-		seq = append(seq, tok)
+		seq = append(seq, prompt...)
+		cache := g.NewCache(1)
+		feed := func(toks []int64) *bp.Tensor {
+			logits := g.ForwardStep(bp.FromInt64s(toks, 1, len(toks)).NoGrad(), cache)
+			return logits.Select(1, len(toks)-1).Select(0, 0)
+		}
+		logits := feed(seq)
+		for {
+			tok := next(logits)
+			if tok < 0 || tok >= int64(g.Config.Vocab) {
+				panic(fmt.Sprintf("nn: GPT.Tokens: next returned token %d, want [0, %d)", tok, g.Config.Vocab))
+			}
+			if !yield(tok) {
+				return
+			}
+			if len(seq) == cap(seq) {
+				seq = append(seq[:0], seq[len(seq)-ctx:]...)
+			}
+			seq = append(seq, tok)
+			if cache.Len() == ctx {
+				cache.Reset()
+				logits = feed(seq[len(seq)-keep:])
+			} else {
+				logits = feed(seq[len(seq)-1:])
+			}
+		}
+	}
+}
+
+// take collects the first n tokens of seq.
+func take(seq iter.Seq[int64], n int) []int64 {
+	out := make([]int64, 0, min(n, 1<<16))
+	if n <= 0 {
+		return out
+	}
+	for tok := range seq {
 		out = append(out, tok)
 		if len(out) == n {
 			break
-		}
-		if cache.Len() == ctx {
-			cache.Reset()
-			logits = feed(seq[len(seq)-keep:])
-		} else {
-			logits = feed(seq[len(seq)-1:])
 		}
 	}
 	return out
@@ -319,24 +345,30 @@ func (m *LSTMLM) ForwardStep(tokens *bp.Tensor, state *LSTMState) *bp.Tensor {
 
 // Generate extends prompt (at least one token) by n tokens, without
 // recording a graph; next picks each token from the last position's logits
-// [Vocab]. Each new token costs one LSTM step.
+// [Vocab]. See Tokens.
 func (m *LSTMLM) Generate(prompt []int64, n int, next func(logits *bp.Tensor) int64) []int64 {
+	return take(m.Tokens(prompt, next), n)
+}
+
+// Tokens is Generate without an end: the new tokens one at a time, for as
+// long as the caller ranges over them. Each costs one LSTM step, and the
+// memory stays the same however many there are.
+func (m *LSTMLM) Tokens(prompt []int64, next func(logits *bp.Tensor) int64) iter.Seq[int64] {
 	if len(prompt) == 0 {
-		panic("nn: LSTMLM.Generate: empty prompt")
+		panic("nn: LSTMLM.Tokens: empty prompt")
 	}
-	st := &LSTMState{}
-	logits := m.ForwardStep(bp.FromInt64s(prompt, 1, len(prompt)).NoGrad(), st)
-	out := make([]int64, 0, n)
-	for range n {
-		tok := next(logits.Select(1, logits.Size(1)-1).Select(0, 0))
-		if tok < 0 || tok >= int64(m.Config.Vocab) {
-			panic(fmt.Sprintf("nn: LSTMLM.Generate: next returned token %d, want [0, %d)", tok, m.Config.Vocab))
+	return func(yield func(int64) bool) {
+		st := &LSTMState{}
+		logits := m.ForwardStep(bp.FromInt64s(prompt, 1, len(prompt)).NoGrad(), st)
+		for {
+			tok := next(logits.Select(1, logits.Size(1)-1).Select(0, 0))
+			if tok < 0 || tok >= int64(m.Config.Vocab) {
+				panic(fmt.Sprintf("nn: LSTMLM.Tokens: next returned token %d, want [0, %d)", tok, m.Config.Vocab))
+			}
+			if !yield(tok) {
+				return
+			}
+			logits = m.ForwardStep(bp.FromInt64s([]int64{tok}, 1, 1).NoGrad(), st)
 		}
-		out = append(out, tok)
-		if len(out) == n {
-			break
-		}
-		logits = m.ForwardStep(bp.FromInt64s([]int64{tok}, 1, 1).NoGrad(), st)
 	}
-	return out
 }

@@ -1,7 +1,9 @@
 package nn
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	bp "github.com/gobackprop/backprop"
@@ -395,6 +397,56 @@ func TestGPT(t *testing.T) {
 	// tokens in range.
 	if long := g.Generate(prompt, 20, argmax); len(long) != 20 {
 		t.Errorf("Generate returned %d tokens, want 20", len(long))
+	}
+	// Past the context, the logits Tokens (which Generate collects) hands
+	// to next are Forward's over what the cache holds: the window grows by
+	// one token a step and, once full, restarts from the last three
+	// quarters of the context. Many contexts' worth, so that its own record
+	// of the sequence slides several times. next picks a fixed sequence,
+	// so that every window differs whatever the little model prefers.
+	{
+		ctx, keep := g.Config.Context, max(1, g.Config.Context*3/4)
+		steps := 5 * ctx
+		pick := func(i int) int64 { return int64((i*7 + i/3) % g.Config.Vocab) }
+		full := append([]int64(nil), prompt...)
+		start, held := 0, len(full)
+		var want [][]float64
+		for i := range steps {
+			l := g.Forward(bp.FromInt64s(full[start:], 1, len(full)-start))
+			want = append(want, l.Select(1, len(full)-start-1).Select(0, 0).Float64s())
+			full = append(full, pick(i))
+			if held == ctx {
+				start, held = len(full)-keep, keep
+			} else {
+				held++
+			}
+		}
+		var seen [][]float64
+		next := func(l *bp.Tensor) int64 {
+			seen = append(seen, l.Float64s())
+			return pick(len(seen) - 1)
+		}
+		var got []int64
+		for tok := range g.Tokens(prompt, next) {
+			if got = append(got, tok); len(got) == steps {
+				break
+			}
+		}
+		if len(seen) != steps {
+			t.Fatalf("next called %d times for %d tokens", len(seen), steps)
+		}
+		for i := range steps {
+			near(t, fmt.Sprintf("Tokens: logits of step %d", i), seen[i], want[i], 1e-12)
+		}
+		seen = nil
+		if gen := g.Generate(prompt, steps, next); !slices.Equal(gen, full[len(prompt):]) {
+			t.Errorf("Generate past the context %v, want %v", gen, full[len(prompt):])
+		}
+	}
+	// A count far beyond memory is only a limit: the tokens are drawn as
+	// they are taken, not set aside for in advance.
+	if got := take(slices.Values([]int64{1, 2, 3}), 1<<62); !slices.Equal(got, []int64{1, 2, 3}) {
+		t.Errorf("take: %v", got)
 	}
 	// A prompt longer than the context is cut to its last Context tokens.
 	longPrompt := []int64{4, 4, 3, 2, 1, 0, 1, 2, 3}

@@ -1,12 +1,14 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"os"
 	"slices"
@@ -118,6 +120,7 @@ func (c TextConfig) LRAt(step int) float64 {
 type LanguageModel interface {
 	nn.Module
 	Generate(prompt []int64, n int, next func(logits *bp.Tensor) int64) []int64
+	Tokens(prompt []int64, next func(logits *bp.Tensor) int64) iter.Seq[int64]
 }
 
 // NewLanguageModel builds the model of cfg for a vocabulary of vocab
@@ -345,6 +348,15 @@ func (t *TextTrainer) Sample(prompt []byte, n int, s nn.Sampler) ([]byte, error)
 // empty prompt starts from the first token of the vocabulary that is a
 // newline, else from token 0.
 func Generate(model LanguageModel, v *data.Vocab, prompt []byte, n int, s nn.Sampler) ([]byte, error) {
+	var out bytes.Buffer
+	err := GenerateTo(&out, model, v, prompt, n, s)
+	return out.Bytes(), err
+}
+
+// GenerateTo is Generate writing each token's text to w as soon as it is
+// drawn, in memory that does not grow with n: a program can stream text
+// of any length. It stops at the first error of w.
+func GenerateTo(w io.Writer, model LanguageModel, v *data.Vocab, prompt []byte, n int, s nn.Sampler) error {
 	var ids []int64
 	if len(prompt) == 0 {
 		nl, err := v.Encode([]byte("\n"))
@@ -355,15 +367,26 @@ func Generate(model LanguageModel, v *data.Vocab, prompt []byte, n int, s nn.Sam
 	} else {
 		var err error
 		if ids, err = v.Encode(prompt); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if n == 0 {
-		return nil, nil
+	if n <= 0 {
+		return nil
 	}
 	nn.Eval(model)
 	defer nn.Train(model)
-	return v.Decode(model.Generate(ids, n, s.Next)), nil
+	one := make([]int64, 1)
+	written := 0
+	for tok := range model.Tokens(ids, s.Next) {
+		one[0] = tok
+		if _, err := w.Write(v.Decode(one)); err != nil {
+			return err
+		}
+		if written++; written == n {
+			break
+		}
+	}
+	return nil
 }
 
 // State returns the run as the checkpoint package saves it.

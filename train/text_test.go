@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
 	"github.com/gobackprop/backprop/nn"
@@ -121,6 +123,53 @@ func TestTextResumeBitExact(t *testing.T) {
 			}
 			if _, err := tc.Corpus.Read(); err == nil || !strings.Contains(err.Error(), "changed") {
 				t.Fatalf("a changed corpus: %v", err)
+			}
+		})
+	}
+}
+
+// failAfter is a writer that takes n writes and fails the next.
+type failAfter struct {
+	n   int
+	got []byte
+}
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if w.n == 0 {
+		return 0, errors.New("disk full")
+	}
+	w.n--
+	w.got = append(w.got, p...)
+	return len(p), nil
+}
+
+// GenerateTo writes, token by token, the text Generate returns for the
+// same seed, and stops at the writer's first error.
+func TestGenerateTo(t *testing.T) {
+	for _, model := range TextModelNames() {
+		t.Run(model, func(t *testing.T) {
+			tr, err := NewText(tinyTextConfig(model), tinyText(t), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sampler := func() nn.Sampler { return nn.Sampler{Temperature: 1, RNG: bp.NewRNG(7)} }
+			want, err := Generate(tr.Model, tr.Vocab, []byte("the "), 40, sampler())
+			if err != nil || len(want) != 40 {
+				t.Fatalf("Generate: %d bytes, %v", len(want), err)
+			}
+			w := &failAfter{n: 1 << 30}
+			if err := GenerateTo(w, tr.Model, tr.Vocab, []byte("the "), 40, sampler()); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(w.got, want) {
+				t.Errorf("GenerateTo wrote %q, Generate gave %q", w.got, want)
+			}
+			w = &failAfter{n: 5}
+			if err := GenerateTo(w, tr.Model, tr.Vocab, []byte("the "), 1<<62, sampler()); err == nil || err.Error() != "disk full" {
+				t.Errorf("GenerateTo on a failing writer: %v", err)
+			}
+			if !slices.Equal(w.got, want[:5]) {
+				t.Errorf("before the error it wrote %q, want %q", w.got, want[:5])
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"runtime"
 
@@ -94,11 +95,16 @@ func runSample(cmd *cobra.Command, f *sampleFlags) error {
 		}()
 	}
 	s := nn.Sampler{Temperature: f.temperature, TopK: f.topK, RNG: bp.NewRNG(f.seed)}
-	text, err := train.Generate(model, tc.Vocab, []byte(f.prompt), f.tokens, s)
-	if err != nil {
+	// The text goes out token by token as it is drawn, so that a long
+	// sample shows as it grows and --tokens can be as large as one likes
+	// (memory does not grow with it).
+	w := cmd.OutOrStdout()
+	if _, err := io.WriteString(w, f.prompt); err != nil {
 		return err
 	}
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "%s%s\n", f.prompt, text)
-	return nil
+	if err := train.GenerateTo(w, model, tc.Vocab, []byte(f.prompt), f.tokens, s); err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "\n")
+	return err
 }
