@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 )
 
@@ -65,10 +66,33 @@ func checkAlloc(op string, dt DType, shape []int) {
 	}
 	limit := allocLimit()
 	if uint64(n) > limit/uint64(dt.Size()) {
-		panic(fmt.Sprintf("backprop: %s: a %v tensor of shape %v needs %s, more than this machine can allocate (%s)",
-			op, dt, shape, byteSize(float64(n)*float64(dt.Size())), byteSize(float64(limit))))
+		panic(&AllocError{Op: op, DType: dt, Shape: slices.Clone(shape), Bytes: float64(n) * float64(dt.Size()), Limit: limit})
 	}
 }
+
+// AllocError is the panic value of an op asked for a tensor larger than
+// this machine could ever hold (see AllocLimit). It is the caller's sizes
+// that are wrong, not the library, so a program that takes sizes from its
+// users (a command line, a config file) can recover it and report it as
+// their mistake.
+type AllocError struct {
+	Op    string
+	DType DType
+	Shape []int
+	Bytes float64 // what the tensor needs
+	Limit uint64  // AllocLimit
+}
+
+func (e *AllocError) Error() string {
+	return fmt.Sprintf("backprop: %s: a %v tensor of shape %v needs %s, more than this machine can allocate (%s)",
+		e.Op, e.DType, e.Shape, byteSize(e.Bytes), byteSize(float64(e.Limit)))
+}
+
+// AllocLimit is the most bytes one tensor may take here: the memory and
+// swap of the machine, or of the cgroup (a container's limit) where that
+// is smaller, and the Go runtime's own limit. An op asked for more panics
+// with an *AllocError instead of ending in a fatal out-of-memory crash.
+func AllocLimit() uint64 { return allocLimit() }
 
 // goMaxAlloc is the largest allocation the Go runtime makes on 64-bit
 // platforms (its heap address space, 2^48 bytes).
@@ -87,6 +111,7 @@ var allocLimit = sync.OnceValue(func() uint64 {
 	return limit
 })
 
+// ByteSize writes a number of bytes for people: "3.47 EiB", "512 KiB".
 func byteSize(b float64) string {
 	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
 	i := 0

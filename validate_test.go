@@ -184,3 +184,22 @@ func TestFunctionGradientCountChecked(t *testing.T) {
 	})
 	wantPanic(t, "Record", func() { r.Sum().Backward() }, "backprop: Record(Mine): Backward returned 2 gradients for 1 inputs")
 }
+
+// A tensor too large for the machine panics with an *AllocError, which a
+// program taking sizes from its users can tell from a bug.
+func TestAllocErrorValue(t *testing.T) {
+	defer func() {
+		r := recover()
+		e, ok := r.(*bp.AllocError)
+		if !ok {
+			t.Fatalf("panic value %T %v, want *AllocError", r, r)
+		}
+		if e.Op != "Zeros" || e.DType != bp.Float64 || len(e.Shape) != 2 || e.Bytes != 8*float64(1<<30)*float64(1<<20) || e.Limit != bp.AllocLimit() {
+			t.Errorf("AllocError %+v", e)
+		}
+	}()
+	if bp.AllocLimit() == 0 || bp.AllocLimit() > 1<<48 {
+		t.Fatalf("AllocLimit %d", bp.AllocLimit())
+	}
+	bp.Float64.Zeros(1<<30, 1<<20)
+}

@@ -39,6 +39,16 @@ type GPTConfig struct {
 	Embd    int `json:"embd"`    // width of the residual stream
 }
 
+// NumParams is the number of weights the model of c has, counted before
+// it is built (a float64: an absurd config overflows an int).
+func (c GPTConfig) NumParams() float64 {
+	v, t, l, e := float64(c.Vocab), float64(c.Context), float64(c.Layers), float64(c.Embd)
+	// Per block: two LayerNorms (2E each), the attention's in and out
+	// projections (3E·E+3E, E·E+E) and the MLP's (4E·E+4E, 4E·E+E).
+	block := 12*e*e + 13*e
+	return v*e + t*e + l*block + 2*e + e*v + v
+}
+
 // Validate reports a config that cannot build a model.
 func (c GPTConfig) Validate() error {
 	var bad []string
@@ -271,6 +281,19 @@ type LSTMLMConfig struct {
 	Embd   int `json:"embd"`   // width of the token embedding
 	Hidden int `json:"hidden"` // LSTM hidden size
 	Layers int `json:"layers"` // LSTM layers
+}
+
+// NumParams is the number of weights the model of c has, counted before
+// it is built (a float64: an absurd config overflows an int).
+func (c LSTMLMConfig) NumParams() float64 {
+	v, e, h, l := float64(c.Vocab), float64(c.Embd), float64(c.Hidden), float64(c.Layers)
+	if l < 1 {
+		return v*e + h*v + v
+	}
+	// Four gates per layer: input and hidden weights, two biases.
+	first := 4*h*e + 4*h*h + 8*h
+	rest := (l - 1) * (4*h*h + 4*h*h + 8*h)
+	return v*e + first + rest + h*v + v
 }
 
 // Validate reports a config that cannot build a model.

@@ -126,13 +126,28 @@ type LanguageModel interface {
 // NewLanguageModel builds the model of cfg for a vocabulary of vocab
 // tokens, its weights drawn from rng.
 func NewLanguageModel(cfg TextConfig, vocab int, rng *bp.RNG) (LanguageModel, error) {
+	gpt := nn.GPTConfig{Vocab: vocab, Context: cfg.Context, Layers: cfg.Layers, Heads: cfg.Heads, Embd: cfg.Embd}
+	lstm := nn.LSTMLMConfig{Vocab: vocab, Embd: cfg.Embd, Hidden: cfg.Embd, Layers: cfg.Layers}
+	var params float64
 	switch cfg.Model {
 	case "gpt":
-		return nn.NewGPT(nn.GPTConfig{Vocab: vocab, Context: cfg.Context, Layers: cfg.Layers, Heads: cfg.Heads, Embd: cfg.Embd}, rng)
+		params = gpt.NumParams()
 	case "lstm":
-		return nn.NewLSTMLM(nn.LSTMLMConfig{Vocab: vocab, Embd: cfg.Embd, Hidden: cfg.Embd, Layers: cfg.Layers}, rng)
+		params = lstm.NumParams()
+	default:
+		return nil, fmt.Errorf("unknown text model %q (have %s)", cfg.Model, strings.Join(TextModelNames(), ", "))
 	}
-	return nil, fmt.Errorf("unknown text model %q (have %s)", cfg.Model, strings.Join(TextModelNames(), ", "))
+	// Weights, gradients and AdamW's two moments, float32: a model that
+	// cannot fit is refused here, before building it takes the machine's
+	// memory layer by layer until the kernel kills the process.
+	if need, limit := 16*params, float64(bp.AllocLimit()); need > limit {
+		return nil, fmt.Errorf("the %s of --layers %d --embd %d --context %d and %d tokens has %.3g weights: with their gradients and AdamW's moments, %.3g GiB, more than this machine can allocate (%.3g GiB)",
+			cfg.Model, cfg.Layers, cfg.Embd, cfg.Context, vocab, params, need/(1<<30), limit/(1<<30))
+	}
+	if cfg.Model == "gpt" {
+		return nn.NewGPT(gpt, rng)
+	}
+	return nn.NewLSTMLM(lstm, rng)
 }
 
 // TextCorpus records which text a model was trained on, so that eval can

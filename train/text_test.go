@@ -174,3 +174,20 @@ func TestGenerateTo(t *testing.T) {
 		})
 	}
 }
+
+// A model too large for the machine is refused before it is built (which
+// would take memory layer by layer until the kernel killed the process).
+func TestLanguageModelTooLarge(t *testing.T) {
+	for _, model := range TextModelNames() {
+		cfg := tinyTextConfig(model)
+		cfg.Layers = 100_000_000
+		_, err := NewLanguageModel(cfg, 19, bp.NewRNG(1))
+		if err == nil || !strings.Contains(err.Error(), "more than this machine can allocate") || !strings.Contains(err.Error(), "--layers 100000000") {
+			t.Errorf("%s: %v", model, err)
+		}
+		cfg.Layers = 1
+		if _, err := NewLanguageModel(cfg, 19, bp.NewRNG(1)); err != nil {
+			t.Errorf("%s: a small model: %v", model, err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ package main
 
 import (
 	"fmt"
+	bp "github.com/gobackprop/backprop"
 	"io"
 	"os"
 	"strings"
@@ -52,6 +53,13 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
+			// Sizes the user gave that no machine here could hold are the
+			// user's mistake, said as one; anything else is ours.
+			if e, ok := r.(*bp.AllocError); ok {
+				fmt.Fprintf(stderr, "%s: check the sizes given\n", oneLine(e.Error()))
+				code = 1
+				return
+			}
 			fmt.Fprintf(stderr, "backprop: internal error (a bug, please report it): %s\n", oneLine(fmt.Sprint(r)))
 			code = 2
 		}
