@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/gobackprop/backprop"
+	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,20 +132,59 @@ func ReadText(files ...string) (*Corpus, error) {
 		return nil, errors.New("no text files given")
 	}
 	var buf bytes.Buffer
+	limit := maxTextBytes()
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("text file %s does not exist", f)
-			}
-			return nil, fmt.Errorf("text file %s: %v", f, err)
+		start := buf.Len()
+		if err := readTextFile(&buf, f, limit); err != nil {
+			return nil, err
 		}
-		if err := checkText(b); err != nil {
+		if err := checkText(buf.Bytes()[start:]); err != nil {
 			return nil, fmt.Errorf("text file %s %v", f, err)
 		}
-		buf.Write(b)
 	}
 	return &Corpus{Files: slices.Clone(files), Text: buf.Bytes()}, nil
+}
+
+// maxTextBytes bounds a corpus: it is held in memory, and as int64 token
+// ids too, 9 bytes for each of its bytes.
+func maxTextBytes() int {
+	return int(min(backprop.AllocLimit()/9, math.MaxInt32))
+}
+
+// readTextFile appends file f to buf, at most limit bytes in all. It reads
+// in pieces and looks for NUL bytes as they come, so that a device or a
+// pipe that never ends (/dev/zero, /dev/urandom, `yes`) is refused early
+// rather than read until memory runs out.
+func readTextFile(buf *bytes.Buffer, f string, limit int) error {
+	file, err := os.Open(f)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("text file %s does not exist", f)
+		}
+		return fmt.Errorf("text file %s: %v", f, err)
+	}
+	defer file.Close()
+	if st, err := file.Stat(); err == nil && st.IsDir() {
+		return fmt.Errorf("text file %s is a directory; give the files in it", f)
+	}
+	start := buf.Len()
+	chunk := make([]byte, 1<<20)
+	for {
+		n, err := file.Read(chunk)
+		if i := bytes.IndexByte(chunk[:n], 0); i >= 0 {
+			return fmt.Errorf("text file %s is binary, not text (a NUL byte at offset %d)", f, buf.Len()-start+i)
+		}
+		if buf.Len()+n > limit {
+			return fmt.Errorf("text file %s: the corpus is over %d bytes, the most this machine can hold with its token ids", f, limit)
+		}
+		buf.Write(chunk[:n])
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("text file %s: %v", f, err)
+		}
+	}
 }
 
 func checkText(b []byte) error {

@@ -130,3 +130,34 @@ func TestTokenWindowsLoader(t *testing.T) {
 		t.Fatalf("Gather: %v %v %v", x.DType(), y.Shape(), y.I64())
 	}
 }
+
+// A device or pipe that never ends is refused at its first NUL byte, not
+// read until memory runs out; a corpus over the limit is refused; a
+// directory is named as one.
+func TestReadTextEndlessAndLarge(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		_, err := ReadText("/dev/zero")
+		if err == nil || !strings.Contains(err.Error(), "is binary, not text (a NUL byte at offset 0)") {
+			t.Errorf("/dev/zero: %v", err)
+		}
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.txt")
+	if err := os.WriteFile(p, []byte(strings.Repeat("abc ", 10)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := readTextFile(&buf, p, 39); err == nil || !strings.Contains(err.Error(), "the corpus is over 39 bytes") {
+		t.Errorf("over the limit: %v", err)
+	}
+	buf.Reset()
+	if err := readTextFile(&buf, p, 40); err != nil || buf.Len() != 40 {
+		t.Errorf("at the limit: %d bytes, %v", buf.Len(), err)
+	}
+	if _, err := ReadText(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("a directory: %v", err)
+	}
+	if maxTextBytes() < 1<<20 {
+		t.Errorf("maxTextBytes %d", maxTextBytes())
+	}
+}
