@@ -282,7 +282,11 @@ type field struct{ name, value string }
 
 // fields lists the config's settings by flag name, in declaration order,
 // through its JSON form, so that a new field cannot be forgotten.
-func (c Config) fields() []field {
+func (c Config) fields() []field { return jsonFields(c) }
+
+// jsonFields lists the fields of a flat struct of numbers and strings by
+// their JSON names, in declaration order.
+func jsonFields(c any) []field {
 	raw, err := json.Marshal(c)
 	if err != nil {
 		panic(err) // a struct of plain numbers and strings always marshals

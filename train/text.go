@@ -103,6 +103,19 @@ func (c TextConfig) Validate() error {
 	return nil
 }
 
+// Mismatch lists, as flags, the settings of want that differ from c's (a
+// checkpoint's), for the message refusing a resume that would change them.
+func (c TextConfig) Mismatch(want TextConfig) []string {
+	a, b := jsonFields(c), jsonFields(want)
+	var out []string
+	for i := range a {
+		if a[i].value != b[i].value {
+			out = append(out, fmt.Sprintf("--%s %s (the checkpoint has %s)", a[i].name, b[i].value, a[i].value))
+		}
+	}
+	return out
+}
+
 // LRAt is the learning rate of step (from 0), the twin's schedule: linear
 // warm-up from 0.01·LR over the first 10% of the steps, then half a cosine
 // down to 0.1·LR at the last step.

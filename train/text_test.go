@@ -191,3 +191,17 @@ func TestLanguageModelTooLarge(t *testing.T) {
 		}
 	}
 }
+
+// Mismatch names each changed setting as its flag, with both values.
+func TestTextConfigMismatch(t *testing.T) {
+	a := tinyTextConfig("gpt")
+	if d := a.Mismatch(a); len(d) != 0 {
+		t.Errorf("no change: %v", d)
+	}
+	b := a
+	b.Model, b.Embd, b.LR = "lstm", 32, 0.5
+	want := []string{"--model lstm (the checkpoint has gpt)", "--embd 32 (the checkpoint has 16)", "--lr 0.5 (the checkpoint has 0.003)"}
+	if d := a.Mismatch(b); !slices.Equal(d, want) {
+		t.Errorf("Mismatch %q, want %q", d, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -181,8 +182,8 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 			return fmt.Errorf("--resume %s: %w", f.resume, err)
 		}
 		cfg = resolveTextConfig(fs, f, tc.Config)
-		if cfg != tc.Config {
-			return fmt.Errorf("--resume %s: a resumed run keeps the settings it was started with; drop the flags that change them, or start a new run with --out", f.resume)
+		if d := tc.Config.Mismatch(cfg); len(d) > 0 {
+			return fmt.Errorf("--resume %s: a resumed run keeps the settings it was started with (a %s language model), but the flags ask for %s; drop those flags, or start a new run with --out", f.resume, tc.Config.Model, strings.Join(d, ", "))
 		}
 		if fs.Changed("text") {
 			return fmt.Errorf("--resume %s: a resumed run reads the corpus it was started with; drop --text", f.resume)
