@@ -29,11 +29,11 @@ func lockTemp(f *os.File) (unlock func(), ok bool, err error) {
 		return nil, false, err
 	}
 	if err := flock(l, syscall.LOCK_EX); err != nil {
+		// A file system without locks (some network and FUSE ones): the
+		// save goes on unlocked, as saves did before the locks; only
+		// tidying cannot tell its file from a crash's there.
 		l.Close()
-		if errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.EOPNOTSUPP) {
-			return func() {}, true, nil // a file system without locks: tidying cannot tell, as before
-		}
-		return nil, false, err
+		return func() {}, true, nil
 	}
 	fi, ferr := f.Stat()
 	on, lerr := os.Lstat(f.Name())
@@ -56,7 +56,15 @@ func removeIfAbandoned(path string) {
 	}
 	defer f.Close()
 	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		return // held by a save under way (or unlockable): not ours to remove
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return // held by a save under way: not ours to remove
+		}
+		// No locks on this file system: remove it, as before the locks
+		// (a save under way in another process then fails, its target
+		// untouched).
+		f.Close()
+		os.Remove(path)
+		return
 	}
 	// Still the file that was locked: only then is it the abandoned one.
 	fi, ferr := f.Stat()
