@@ -37,6 +37,12 @@ func newRootCmd() *cobra.Command {
 		// run prints errors itself, as one line, and the usage would bury it.
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if dataParallel[cmd.CommandPath()] {
+				return nil
+			}
+			return refuseUnderMpirun(strings.TrimPrefix(cmd.CommandPath(), "backprop "))
+		},
 	}
 	for _, c := range commands {
 		root.AddCommand(c())

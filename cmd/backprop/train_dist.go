@@ -40,6 +40,20 @@ func worldSizeFromEnv() int {
 	return n
 }
 
+// dataParallel are the commands that run as one job under mpirun; the
+// others refuse to start there (refuseUnderMpirun).
+var dataParallel = map[string]bool{"backprop train": true, "backprop bench train": true, "backprop bench allreduce": true}
+
+// refuseUnderMpirun refuses what is not data-parallel when mpirun started
+// several processes: each would do the same work and print or write the
+// same output (to the same files), which is never what was meant.
+func refuseUnderMpirun(what string) error {
+	if n := worldSizeFromEnv(); n > 1 {
+		return fmt.Errorf("%s runs in one process, not data-parallel: start it without mpirun (its %d processes would each do the same work and write the same output)", what, n)
+	}
+	return nil
+}
+
 // distRun is the part a process takes in a data-parallel run; nil for a
 // process of its own.
 type distRun struct {

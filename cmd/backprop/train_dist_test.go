@@ -152,3 +152,33 @@ func TestTrainUnderMpirunReportsADivergenceOnce(t *testing.T) {
 		t.Fatalf("got %v, want one report of the divergence:\n%s", err, out)
 	}
 }
+
+// Under mpirun with several processes, the commands that are not
+// data-parallel refuse to start, rather than each process doing the same
+// work and writing the same output. (Only the environment that mpirun
+// sets is needed: they refuse before loading MPI.)
+func TestOneProcessCommandsRefuseMpirun(t *testing.T) {
+	if dist.Launched() {
+		t.Skip("already under mpirun")
+	}
+	t.Setenv("OMPI_COMM_WORLD_SIZE", "2")
+	for _, args := range [][]string{
+		{"sample", "--model", "x.safetensors"},
+		{"eval", "--model", "x.safetensors"},
+		{"grad", "x*y", "x=1", "y=2"},
+		{"serve"},
+		{"bench", "gemm"},
+		{"train", "--data", "text"},
+		{"bench", "train", "--model", "gpt"},
+	} {
+		code, _, stderr := cli(t, "", args...)
+		if code != 1 || !strings.Contains(stderr, "runs in one process, not data-parallel: start it without mpirun (its 2 processes") {
+			t.Errorf("%v under mpirun: exit %d, %q", args, code, stderr)
+		}
+	}
+	// One process under mpirun is one process.
+	t.Setenv("OMPI_COMM_WORLD_SIZE", "1")
+	if code, _, stderr := cli(t, "", "grad", "x*y", "x=1", "y=2"); code != 0 {
+		t.Errorf("grad under mpirun -np 1: exit %d, %q", code, stderr)
+	}
+}
