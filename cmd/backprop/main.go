@@ -12,12 +12,13 @@ package main
 
 import (
 	"fmt"
-	bp "github.com/gobackprop/backprop"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	bp "github.com/gobackprop/backprop"
 )
 
 // commands holds the constructors of the subcommands. A constructor rather
