@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/gobackprop/backprop"
 	"io"
 	"math"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gobackprop/backprop"
 )
 
 // Vocab is a byte-level tokenizer: token i stands for the byte Bytes()[i].
