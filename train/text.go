@@ -21,6 +21,7 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
+	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/optim"
 )
@@ -214,6 +215,7 @@ type TextTrainer struct {
 
 	params []optim.Param
 	loader *data.Loader
+	ddp    *dist.DataParallel // set by Distribute; nil for a process of its own
 }
 
 // ValBatches and ValSeed fix the validation loss of a run: the mean loss
@@ -269,16 +271,21 @@ func lossOf(logits, targets *bp.Tensor) *bp.Tensor {
 
 // ValLoss is the model's validation loss: the mean over ValBatches fixed
 // batches of held-out windows (fewer when the held-out part is small).
+// Distributed, every rank must call it; NaN if a rank failed.
 func (t *TextTrainer) ValLoss() float64 {
 	pool := bp.NewPool()
 	defer pool.Release()
-	return t.valLoss(pool)
+	v, err := t.valLoss(pool)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
 }
 
 // valLoss is ValLoss computed in pool, which it leaves reset. Run passes
 // its training pool: the evaluation's batches have the training's shapes,
 // so they reuse its buffers instead of growing a second arena.
-func (t *TextTrainer) valLoss(pool *bp.Pool) float64 {
+func (t *TextTrainer) valLoss(pool *bp.Pool) (float64, error) {
 	nn.Eval(t.Model)
 	defer nn.Train(t.Model)
 	ld := &data.Loader{Dataset: t.Val, BatchSize: t.Config.Batch, Shuffle: true, Seed: ValSeed}
@@ -288,11 +295,22 @@ func (t *TextTrainer) valLoss(pool *bp.Pool) float64 {
 		if n == ValBatches {
 			break
 		}
-		sum += lossOf(t.Model.Forward(b.X.NoGrad().InPool(pool)), b.Y).Item()
+		x, y, k, m := t.shardOf(b.X, b.Y)
+		if k > 0 {
+			// This rank's share of the batch's mean (all of it alone).
+			sum += lossOf(t.Model.Forward(x.NoGrad().InPool(pool)), y).Item() * float64(k) / float64(m)
+		}
 		n++
 		pool.Reset()
 	}
-	return sum / float64(n)
+	if t.ddp != nil {
+		s := []float64{sum}
+		if err := t.ddp.Comm().AllreduceFloat64(s); err != nil {
+			return 0, fmt.Errorf("dist: summing the validation loss: %w", err)
+		}
+		sum = s[0]
+	}
+	return sum / float64(n), nil
 }
 
 // Run trains from Step to stop (at most Config.Steps), evaluating after
@@ -319,17 +337,15 @@ func (t *TextTrainer) Run(ctx context.Context, stop, every int, out string, p Te
 			if t.Step >= stop {
 				break
 			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
 			lr := cfg.LRAt(t.Step)
 			t.Optimizer.SetLR(lr)
-			loss := lossOf(t.Model.Forward(b.X.InPool(pool)), b.Y)
-			lv := loss.Item()
-			if math.IsNaN(lv) || math.IsInf(lv, 0) {
-				return fmt.Errorf("the loss became %v at step %d (learning rate %g): training diverged; try a smaller --lr", lv, t.Step+1, lr)
+			lv, err := t.lossAndGradients(ctx, b.X, b.Y, pool)
+			if err != nil {
+				return err
 			}
-			loss.Backward()
+			if math.IsNaN(lv) || math.IsInf(lv, 0) {
+				return t.shared(fmt.Errorf("the loss became %v at step %d (learning rate %g): training diverged; try a smaller --lr", lv, t.Step+1, lr))
+			}
 			if cfg.ClipGradNorm > 0 {
 				optim.ClipGradNorm(t.params, cfg.ClipGradNorm)
 			}
@@ -343,10 +359,14 @@ func (t *TextTrainer) Run(ctx context.Context, stop, every int, out string, p Te
 				p.Step(TextStep{Step: t.Step, Steps: cfg.Steps, Loss: lv, LR: lr, TokensPerS: tok / time.Since(start).Seconds()})
 			}
 			if t.Step%every == 0 || t.Step == cfg.Steps || t.Step == stop {
+				vl, err := t.valLoss(pool)
+				if err != nil {
+					return err
+				}
 				now := time.Now()
 				n := t.Step - markStep
 				m := TextMetrics{
-					Step: t.Step, TrainLoss: lossSum / float64(n), ValLoss: t.valLoss(pool), LR: lr,
+					Step: t.Step, TrainLoss: lossSum / float64(n), ValLoss: vl, LR: lr,
 					TokensPerS:  float64(n*cfg.Batch*cfg.Context) / now.Sub(mark).Seconds(),
 					ElapsedSecs: now.Sub(start).Seconds(),
 				}
@@ -354,7 +374,7 @@ func (t *TextTrainer) Run(ctx context.Context, stop, every int, out string, p Te
 				if p != nil {
 					p.Eval(m)
 				}
-				if out != "" {
+				if out != "" && t.Rank() == 0 {
 					if err := t.Save(out); err != nil {
 						return err
 					}
