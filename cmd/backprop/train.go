@@ -217,9 +217,6 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	fs := cmd.Flags()
 	stderr := cmd.ErrOrStderr()
 	if isTextRun(fs, f) {
-		if err := refuseUnderMpirun("train --data text"); err != nil {
-			return err
-		}
 		return runTrainText(cmd, f)
 	}
 	if err := checkImageFlags(fs); err != nil {

@@ -63,7 +63,7 @@ type distRun struct {
 // joinWorld joins the MPI job when mpirun started this process (loading
 // Open MPI), makes tr one of its ranks and watches its collectives. It
 // returns nil when the process runs alone.
-func joinWorld(tr *train.Trainer, timeout time.Duration, stderr io.Writer) (*distRun, error) {
+func joinWorld(tr interface{ Distribute(dist.Comm) error }, timeout time.Duration, stderr io.Writer) (*distRun, error) {
 	if !dist.Launched() {
 		return nil, nil
 	}

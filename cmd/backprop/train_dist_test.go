@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/dist"
+	"github.com/gobackprop/backprop/train"
 )
 
 // The test binary doubles as the backprop command under mpirun, so that
@@ -168,7 +171,6 @@ func TestOneProcessCommandsRefuseMpirun(t *testing.T) {
 		{"grad", "x*y", "x=1", "y=2"},
 		{"serve"},
 		{"bench", "gemm"},
-		{"train", "--data", "text"},
 		{"bench", "train", "--model", "gpt"},
 	} {
 		code, _, stderr := cli(t, "", args...)
@@ -180,5 +182,44 @@ func TestOneProcessCommandsRefuseMpirun(t *testing.T) {
 	t.Setenv("OMPI_COMM_WORLD_SIZE", "1")
 	if code, _, stderr := cli(t, "", "grad", "x*y", "x=1", "y=2"); code != 0 {
 		t.Errorf("grad under mpirun -np 1: exit %d, %q", code, stderr)
+	}
+}
+
+// A language model trains data-parallel too: under mpirun -np 2 rank 0
+// alone prints and saves, and the checkpoint holds the validation loss of
+// the same run on one process, within float order.
+func TestTrainTextUnderMpirun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains under mpirun")
+	}
+	dir := t.TempDir()
+	corpus := filepath.Join(dir, "c.txt")
+	if err := os.WriteFile(corpus, []byte(strings.Repeat("the quick brown fox jumps over the lazy dog. ", 80)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"train", "--data", "text", "--text", corpus, "--steps", "8", "--layers", "1", "--embd", "16",
+		"--heads", "2", "--context", "8", "--batch", "8", "--progress=false"}
+	two := filepath.Join(dir, "two.safetensors")
+	out, err := mpiJob(t, 2, append(args, "--out", two)...).CombinedOutput()
+	if err != nil || strings.Count(string(out), "validation loss") != 1 {
+		t.Fatalf("mpirun -np 2: %v, want one line from rank 0:\n%s", err, out)
+	}
+	one := filepath.Join(dir, "one.safetensors")
+	if code, _, stderr := cli(t, "", append(args, "--out", one)...); code != 0 {
+		t.Fatalf("one process: %s", stderr)
+	}
+	val := func(path string) float64 {
+		st, err := checkpoint.LoadState(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h []train.TextMetrics
+		if err := json.Unmarshal([]byte(st.Meta[train.MetaTextHistory]), &h); err != nil {
+			t.Fatal(err)
+		}
+		return h[len(h)-1].ValLoss
+	}
+	if a, b := val(two), val(one); math.Abs(a-b) > 1e-5*b {
+		t.Errorf("validation loss %v on 2 processes, %v on one", a, b)
 	}
 }

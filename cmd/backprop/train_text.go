@@ -221,6 +221,9 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 		return err
 	}
 	if f.resume != "" && st.Step >= cfg.Steps {
+		if r := os.Getenv("OMPI_COMM_WORLD_RANK"); r != "" && r != "0" {
+			return nil // under mpirun, rank 0 says it
+		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s has already trained %d of %d steps: nothing to do\n", f.resume, st.Step, cfg.Steps)
 		return nil
 	}
@@ -237,6 +240,24 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
+	}
+	dr, err := joinWorld(tr, f.collectiveTimeout, stderr)
+	if err != nil {
+		return err
+	}
+	return dr.finish(trainTextRank(cmd, f, tr, corpus, def, st, out, dr))
+}
+
+// trainTextRank trains a language model; under mpirun, only rank 0
+// prints, writes and serves.
+func trainTextRank(cmd *cobra.Command, f *trainFlags, tr *train.TextTrainer, corpus *data.Corpus, def bool, st checkpoint.State, out string, dr *distRun) (err error) {
+	stderr := cmd.ErrOrStderr()
+	cfg := tr.Config
+	if !cmd.Flags().Changed("threads") {
+		f.threads = defaultThreads()
+	}
+	if dr.rank() != 0 {
+		f.progress, f.serve = false, false
 	}
 	if f.threads > 0 {
 		prev := runtime.GOMAXPROCS(f.threads)
@@ -263,6 +284,9 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 			fmt.Fprintf(stderr, "  resuming %s after step %d\n", f.resume, tr.Step)
 		}
 		fmt.Fprintf(stderr, "  checkpoint %s every %d steps\n", out, f.text.evalEvery)
+		if dr.size() > 1 {
+			fmt.Fprintf(stderr, "  %s\n", dr.describe(cfg.Batch))
+		}
 	}
 	var page *livePage
 	if f.serve {
@@ -294,11 +318,14 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 				last = tr.History[n-1].Step
 			}
 			if last == 0 && f.resume == "" {
-				return fmt.Errorf("interrupted at step %d, before the first checkpoint", tr.Step)
+				return keepShared(err, fmt.Errorf("interrupted at step %d, before the first checkpoint", tr.Step))
 			}
-			return fmt.Errorf("interrupted at step %d; %s holds the run up to step %d: continue with backprop train --resume %s", tr.Step, out, max(last, st.Step), out)
+			return keepShared(err, fmt.Errorf("interrupted at step %d; %s holds the run up to step %d: continue with backprop train --resume %s", tr.Step, out, max(last, st.Step), out))
 		}
 		return err
+	}
+	if dr.rank() != 0 {
+		return nil
 	}
 	last := tr.History[len(tr.History)-1]
 	fmt.Fprintf(cmd.OutOrStdout(), "validation loss %.4f after %d steps; wrote %s\n", last.ValLoss, tr.Step, out)
