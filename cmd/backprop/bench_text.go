@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/train"
 )
 
@@ -56,6 +57,9 @@ func runBenchText(cmd *cobra.Command, model string, batch, warmup, threads int, 
 	if f.steps <= warmup {
 		return fmt.Errorf("--steps %d must exceed --warmup %d", f.steps, warmup)
 	}
+	if !cmd.Flags().Changed("threads") {
+		threads = defaultThreads() // under mpirun, this process's share of the cores
+	}
 	t, err := setThreads(cmd, threads)
 	if err != nil {
 		return err
@@ -92,16 +96,25 @@ func runBenchText(cmd *cobra.Command, model string, batch, warmup, threads int, 
 			}
 		}()
 	}
-	clock := &textClock{warmup: warmup}
-	if err := tr.Run(context.Background(), cfg.Steps, cfg.Steps+1, "", clock); err != nil {
+	// Under mpirun, --batch is the global batch and the figures are the
+	// whole job's.
+	dr, err := joinWorld(tr, dist.DefaultTimeout, cmd.ErrOrStderr())
+	if err != nil {
 		return err
+	}
+	clock := &textClock{warmup: warmup}
+	if err := dr.finish(tr.Run(context.Background(), cfg.Steps, cfg.Steps+1, "", clock)); err != nil {
+		return err
+	}
+	if dr.rank() != 0 {
+		return nil
 	}
 	secs := clock.t1.Sub(clock.t0).Seconds()
 	n := float64(clock.steps)
 	val := tr.History[len(tr.History)-1].ValLoss
 	return printJSON(cmd.OutOrStdout(), map[string]any{
 		"bench": "train", "model": model, "batch": cfg.Batch, "context": cfg.Context, "steps": cfg.Steps,
-		"timed_steps": clock.steps, "threads": t,
+		"timed_steps": clock.steps, "threads": t, "procs": dr.size(),
 		"tokens_per_s":     round(n*float64(cfg.Batch*cfg.Context)/secs, 1),
 		"ms_per_step":      round(secs*1e3/n, 3),
 		"final_train_loss": round(clock.loss, 4),

@@ -171,7 +171,6 @@ func TestOneProcessCommandsRefuseMpirun(t *testing.T) {
 		{"grad", "x*y", "x=1", "y=2"},
 		{"serve"},
 		{"bench", "gemm"},
-		{"bench", "train", "--model", "gpt"},
 	} {
 		code, _, stderr := cli(t, "", args...)
 		if code != 1 || !strings.Contains(stderr, "runs in one process, not data-parallel: start it without mpirun (its 2 processes") {
