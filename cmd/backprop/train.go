@@ -293,6 +293,9 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		return train.BatchError(cfg.Batch, n)
 	}
 	if f.resume != "" && st.Epoch >= cfg.Epochs {
+		if !rankZeroFromEnv() {
+			return nil
+		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s has already trained %d of %d epochs: nothing to do (--epochs is the total; raise it to train on)\n", f.resume, st.Epoch, cfg.Epochs)
 		return nil
 	}
@@ -305,17 +308,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.resume != "" {
-		if err := tr.Restore(st); err != nil {
-			return fmt.Errorf("--resume %s: %s", f.resume, firstErrors(err, 3))
-		}
-	}
-	if dir := filepath.Dir(out); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-	}
-	dr, err := joinWorld(tr, f.collectiveTimeout, stderr)
+	dr, err := startRank(tr, f, st, out, stderr)
 	if err != nil {
 		return err
 	}

@@ -220,9 +220,12 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 	if err := checkOut(out, false); err != nil {
 		return err
 	}
+	if n := worldSizeFromEnv(); n > 1 && cfg.Batch%n != 0 {
+		return train.BatchError(cfg.Batch, n)
+	}
 	if f.resume != "" && st.Step >= cfg.Steps {
-		if r := os.Getenv("OMPI_COMM_WORLD_RANK"); r != "" && r != "0" {
-			return nil // under mpirun, rank 0 says it
+		if !rankZeroFromEnv() {
+			return nil
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s has already trained %d of %d steps: nothing to do\n", f.resume, st.Step, cfg.Steps)
 		return nil
@@ -231,17 +234,7 @@ func runTrainText(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.resume != "" {
-		if err := tr.Restore(st); err != nil {
-			return fmt.Errorf("--resume %s: %s", f.resume, firstErrors(err, 3))
-		}
-	}
-	if dir := filepath.Dir(out); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-	}
-	dr, err := joinWorld(tr, f.collectiveTimeout, stderr)
+	dr, err := startRank(tr, f, st, out, stderr)
 	if err != nil {
 		return err
 	}
