@@ -75,31 +75,47 @@ func BatchError(batch, n int) error {
 	return fmt.Errorf("--batch %d does not divide between %d processes: --batch is the global batch, of which every process takes an equal share; use a multiple of %d", batch, n, n)
 }
 
+// parallel is what a trainer keeps of a distributed run; both trainers
+// embed it, and with it Rank, Comm and InSync.
+type parallel struct {
+	ddp *dist.DataParallel // set by Distribute; nil for a process of its own
+}
+
 // Rank is this process's rank in a distributed run, 0 otherwise. Only
 // rank 0 should print progress or write files.
-func (t *Trainer) Rank() int {
-	if t.ddp == nil {
+func (p *parallel) Rank() int {
+	if p.ddp == nil {
 		return 0
 	}
-	return t.ddp.Comm().Rank()
+	return p.ddp.Comm().Rank()
 }
 
 // Comm is the communicator of a distributed run (Distribute), nil
 // otherwise.
-func (t *Trainer) Comm() dist.Comm {
-	if t.ddp == nil {
+func (p *parallel) Comm() dist.Comm {
+	if p.ddp == nil {
 		return nil
 	}
-	return t.ddp.Comm()
+	return p.ddp.Comm()
 }
 
 // InSync checks that every rank holds the same weights, bit for bit (see
 // dist.DataParallel.InSync); nil when not distributed.
-func (t *Trainer) InSync() error {
-	if t.ddp == nil {
+func (p *parallel) InSync() error {
+	if p.ddp == nil {
 		return nil
 	}
-	return t.ddp.InSync()
+	return p.ddp.InSync()
+}
+
+// interrupted is the error of a rank that learns, from the step's sums,
+// that ctx or another rank's was cancelled before step: met by every rank
+// at the same step, so shared.
+func interrupted(ctx context.Context, c dist.Comm, step int) error {
+	if err := ctx.Err(); err != nil {
+		return SharedError{err}
+	}
+	return SharedError{fmt.Errorf("rank %d of %d: another rank was interrupted at step %d: %w", c.Rank(), c.Size(), step, context.Canceled)}
 }
 
 func stateHash(st map[string]*bp.Tensor) uint64 {
@@ -195,10 +211,7 @@ func (t *Trainer) runEpochDistributed(ctx context.Context, p Progress) (Metrics,
 			return Metrics{}, fmt.Errorf("dist: summing the step's loss: %w", err)
 		}
 		if stats[3] > 0 {
-			if err := ctx.Err(); err != nil {
-				return Metrics{}, SharedError{err}
-			}
-			return Metrics{}, SharedError{fmt.Errorf("rank %d of %d: another rank was interrupted at step %d: %w", rank, size, t.Step+1, context.Canceled)}
+			return Metrics{}, interrupted(ctx, comm, t.Step+1)
 		}
 		lv := stats[0] / stats[2]
 		if math.IsNaN(lv) || math.IsInf(lv, 0) {

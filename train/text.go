@@ -21,7 +21,6 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
-	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/optim"
 )
@@ -213,9 +212,9 @@ type TextTrainer struct {
 	Step      int // optimizer steps taken
 	History   []TextMetrics
 
-	params []optim.Param
-	loader *data.Loader
-	ddp    *dist.DataParallel // set by Distribute; nil for a process of its own
+	params   []optim.Param
+	loader   *data.Loader
+	parallel // set by Distribute
 }
 
 // ValBatches and ValSeed fix the validation loss of a run: the mean loss

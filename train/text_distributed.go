@@ -41,23 +41,6 @@ func (t *TextTrainer) Distribute(c dist.Comm) error {
 	return nil
 }
 
-// Rank is this process's rank in a distributed run, 0 otherwise.
-func (t *TextTrainer) Rank() int {
-	if t.ddp == nil {
-		return 0
-	}
-	return t.ddp.Comm().Rank()
-}
-
-// InSync checks that every rank holds the same weights, bit for bit; nil
-// when not distributed.
-func (t *TextTrainer) InSync() error {
-	if t.ddp == nil {
-		return nil
-	}
-	return t.ddp.InSync()
-}
-
 // shardOf is this rank's share of a batch of windows x, y (all of it for a
 // process of its own): the rows [r·m/n, (r+1)·m/n) of the m in the batch,
 // k of them.
@@ -105,10 +88,7 @@ func (t *TextTrainer) lossAndGradients(ctx context.Context, x, y *bp.Tensor, poo
 		return 0, fmt.Errorf("dist: summing the step's loss: %w", err)
 	}
 	if stats[1] > 0 {
-		if err := ctx.Err(); err != nil {
-			return 0, SharedError{err}
-		}
-		return 0, SharedError{fmt.Errorf("rank %d of %d: another rank was interrupted at step %d: %w", comm.Rank(), comm.Size(), t.Step+1, context.Canceled)}
+		return 0, interrupted(ctx, comm, t.Step+1)
 	}
 	return stats[0], nil
 }

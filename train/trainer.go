@@ -14,7 +14,6 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
-	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/optim"
 )
@@ -65,9 +64,9 @@ type Trainer struct {
 	Step              int // optimizer steps taken
 	History           []Metrics
 
-	params []optim.Param
-	loader *data.Loader
-	ddp    *dist.DataParallel // set by Distribute; nil for one process
+	params   []optim.Param
+	loader   *data.Loader
+	parallel // set by Distribute
 }
 
 // New builds the model cfg.Model for the examples of trainSet, seeded with
