@@ -21,7 +21,9 @@
 // out of range, a dtype mismatch) panic with a message naming the op and the
 // shapes, as gonum does. So do the constructors given a size that is
 // negative, whose element count overflows an int, or that needs more bytes
-// than the machine has (Zeros(1<<62, 4), Arange(0, 1e18, 1)), an Arange
+// than the machine or its cgroup has (Zeros(1<<62, 4), Arange(0, 1e18, 1);
+// the last with an *AllocError, which a program taking sizes from its
+// users can recover and report as theirs; see AllocLimit), an Arange
 // bound that is NaN or infinite, and every op given a nil *Tensor (as
 // receiver or argument); a Function or Record whose backward returns more
 // or fewer gradients than the op has inputs is refused when it runs. Code

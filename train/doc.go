@@ -49,6 +49,9 @@
 // before every step; evaluation is split and summed; only rank 0 saves.
 // The checkpoint is the one a single process writes, so a run resumes
 // with any number of processes, bit for bit with the same number.
+// TextTrainer.Distribute does the same for the language models: each rank
+// takes its share of every batch's windows, and the validation loss is
+// split between the ranks and summed.
 //
 // # Concurrency
 //
