@@ -29,6 +29,12 @@ import (
 //
 //	s := nn.Sampler{Temperature: 0.8, TopK: 40, RNG: bp.NewRNG(seed)}
 //	tokens := g.Generate(prompt, 200, s.Next)
+//
+// or, for text of any length in constant memory, one token at a time:
+//
+//	for tok := range g.Tokens(prompt, s.Next) {
+//		... // write it out; break to stop
+//	}
 
 // GPTConfig sizes a GPT.
 type GPTConfig struct {
