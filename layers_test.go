@@ -14,23 +14,24 @@ import (
 // on one line of the table (nn, optim, data) do not import each other.
 // Paths are relative to the module root; "x/" covers every package under x.
 var layer = map[string]int{
-	"internal/kernels": 0,
-	".":                1, // the root package: Tensor, the ops, Backward
-	"internal/bench":   2,
-	"gradcheck":        2,
-	"expr":             2,
-	"checkpoint":       2,
-	"viz":              3,
-	"nn":               3,
-	"optim":            3,
-	"data":             3,
-	"dist":             4,
-	"dist/mpi":         5, // the communicator over Open MPI; only cmd/ needs it
-	"train":            5,
-	"web":              6,
-	"internal/ddptest": 6, // the DDP test pattern, over train
-	"examples/":        7,
-	"cmd/":             8,
+	"internal/kernels":   0,
+	".":                  1, // the root package: Tensor, the ops, Backward
+	"internal/bench":     2,
+	"gradcheck":          2,
+	"expr":               2,
+	"checkpoint":         2,
+	"viz":                3,
+	"nn":                 3,
+	"optim":              3,
+	"data":               3,
+	"dist":               4,
+	"internal/synthetic": 4, // small data sets for the training tests
+	"dist/mpi":           5, // the communicator over Open MPI; only cmd/ needs it
+	"train":              5,
+	"web":                6,
+	"internal/ddptest":   6, // the DDP test pattern, over train
+	"examples/":          7,
+	"cmd/":               8,
 }
 
 func rankOf(rel string) (int, bool) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gobackprop/backprop/data"
+	"github.com/gobackprop/backprop/internal/synthetic"
 )
 
 // opaque is a data set of the caller's own type (not a TensorDataset, which
@@ -21,7 +22,7 @@ func (o opaque) Classes() int { return o.classes }
 type classless struct{ data.Dataset }
 
 func TestClassesOfCutDataSets(t *testing.T) {
-	trainSet, testSet := opaque{synthetic(64, 6, 1), 3}, opaque{synthetic(32, 6, 2), 3}
+	trainSet, testSet := opaque{synthetic.Images(64, 6, 1), 3}, opaque{synthetic.Images(32, 6, 2), 3}
 	cfg, _ := Defaults("softmax")
 	cfg.Epochs, cfg.Batch, cfg.TrainSize, cfg.TestSize = 1, 16, 48, 20
 	tr, err := New(cfg, trainSet, testSet)
@@ -48,9 +49,9 @@ func TestClassesOfCutDataSets(t *testing.T) {
 		train, test data.Dataset
 		want        string
 	}{
-		{"train set without classes", classless{synthetic(64, 6, 1)}, testSet, "does not say how many classes"},
-		{"test set without classes", trainSet, classless{synthetic(32, 6, 2)}, "does not say how many classes"},
-		{"class counts differ", trainSet, opaque{synthetic(32, 6, 2), 4}, "3 classes and the test set 4"},
+		{"train set without classes", classless{synthetic.Images(64, 6, 1)}, testSet, "does not say how many classes"},
+		{"test set without classes", trainSet, classless{synthetic.Images(32, 6, 2)}, "does not say how many classes"},
+		{"class counts differ", trainSet, opaque{synthetic.Images(32, 6, 2), 4}, "3 classes and the test set 4"},
 	} {
 		_, err := New(cfg, c.train, c.test)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -12,6 +12,7 @@ import (
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/dist"
 	"github.com/gobackprop/backprop/internal/ddptest"
+	"github.com/gobackprop/backprop/internal/synthetic"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
 )
@@ -49,7 +50,7 @@ func TestDistributeRefusesAnUnevenBatch(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		tr, err := train.New(cfg, ddptest.Synthetic(cfg.TrainSize, 6, 1), ddptest.Synthetic(8, 6, 2))
+		tr, err := train.New(cfg, synthetic.Images(cfg.TrainSize, 6, 1), synthetic.Images(8, 6, 2))
 		if err != nil {
 			return err
 		}
@@ -71,7 +72,7 @@ func TestDistributeRefusesDifferentSettings(t *testing.T) {
 		if c.Rank() == 1 {
 			cfg.LR = 0.5
 		}
-		tr, err := train.New(cfg, ddptest.Synthetic(cfg.TrainSize, 6, 1), ddptest.Synthetic(8, 6, 2))
+		tr, err := train.New(cfg, synthetic.Images(cfg.TrainSize, 6, 1), synthetic.Images(8, 6, 2))
 		if err != nil {
 			return err
 		}
@@ -94,7 +95,7 @@ func trainRanks(t *testing.T, n int, cfg train.Config, epochs int, resume, save 
 	out := make([][][]float32, n)
 	cfg.Epochs = epochs
 	run := func(c dist.Comm) error {
-		tr, err := train.New(cfg, ddptest.Synthetic(cfg.TrainSize, 6, 1), ddptest.Synthetic(21, 6, 2))
+		tr, err := train.New(cfg, synthetic.Images(cfg.TrainSize, 6, 1), synthetic.Images(21, 6, 2))
 		if err != nil {
 			return err
 		}

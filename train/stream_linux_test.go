@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/gobackprop/backprop/internal/synthetic"
 )
 
 // Saving to a named pipe writes the checkpoint into it and nothing
@@ -20,7 +22,7 @@ func TestSaveToPipe(t *testing.T) {
 	}
 	cfg, _ := Defaults("softmax")
 	cfg.Epochs, cfg.Batch = 1, 16
-	tr, err := New(cfg, synthetic(32, 6, 1), synthetic(16, 6, 2))
+	tr, err := New(cfg, synthetic.Images(32, 6, 1), synthetic.Images(16, 6, 2))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,29 +14,9 @@ import (
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/checkpoint"
 	"github.com/gobackprop/backprop/data"
+	"github.com/gobackprop/backprop/internal/synthetic"
 	"github.com/gobackprop/backprop/nn"
 )
-
-// synthetic is a learnable data set of n images [1, side, side] in 3
-// classes: each class lights up its own band of rows, plus noise.
-func synthetic(n, side int, seed uint64) *data.TensorDataset {
-	rng := bp.NewRNG(seed)
-	per := side * side
-	x := make([]float32, n*per)
-	y := make([]int64, n)
-	for i := range n {
-		c := rng.IntN(3)
-		y[i] = int64(c)
-		for p := range per {
-			v := 0.3 * rng.Float64()
-			if (p/side)*3/side == c {
-				v += 0.5
-			}
-			x[i*per+p] = float32(v)
-		}
-	}
-	return data.NewTensorDataset(x, []int{1, side, side}, y, 3)
-}
 
 // dropoutNet is a model of one's own with dropout, so that the random
 // generator is in play during training.
@@ -115,7 +95,7 @@ func mustState(t *testing.T, tr *Trainer) checkpoint.State {
 // (the generator in play), warmup, both schedules and clipping, and a last
 // batch smaller than the others.
 func TestResumeBitForBit(t *testing.T) {
-	trainSet, testSet := synthetic(90, 6, 1), synthetic(30, 6, 2)
+	trainSet, testSet := synthetic.Images(90, 6, 1), synthetic.Images(30, 6, 2)
 	cases := []struct {
 		optim, schedule string
 		warmup          int
@@ -190,7 +170,7 @@ func TestResumeBitForBit(t *testing.T) {
 // must agree bit for bit.
 func TestThreadsSameBits(t *testing.T) {
 	defer bp.SetThreads(0)
-	trainSet, testSet := synthetic(96, 28, 3), synthetic(20, 28, 4)
+	trainSet, testSet := synthetic.Images(96, 28, 3), synthetic.Images(20, 28, 4)
 	for _, model := range []string{"mlp", "cnn"} {
 		var states []checkpoint.State
 		for _, threads := range []int{1, 2} {
@@ -214,7 +194,7 @@ func TestThreadsSameBits(t *testing.T) {
 }
 
 func TestRestoreRefuses(t *testing.T) {
-	trainSet, testSet := synthetic(64, 6, 1), synthetic(16, 6, 2)
+	trainSet, testSet := synthetic.Images(64, 6, 1), synthetic.Images(16, 6, 2)
 	cfg, _ := Defaults("softmax")
 	cfg.Epochs, cfg.Batch = 1, 16
 	tr, err := New(cfg, trainSet, testSet)
@@ -324,7 +304,7 @@ func TestDefaultsAndValidate(t *testing.T) {
 }
 
 func TestEvaluate(t *testing.T) {
-	ds := synthetic(2500, 6, 5) // more than one evaluation batch
+	ds := synthetic.Images(2500, 6, 5) // more than one evaluation batch
 	rng := bp.NewRNG(1)
 	model, _ := nn.NewModel("softmax", ds.ExampleShape(), 3, rng)
 	r := Evaluate(model, nn.CrossEntropy, ds, 3)
@@ -393,7 +373,7 @@ func TestCSVAndPlot(t *testing.T) {
 func TestProgressLinesAndCancel(t *testing.T) {
 	var b bytes.Buffer
 	p := NewProgress(&b) // not a terminal: lines
-	trainSet, testSet := synthetic(64, 6, 1), synthetic(16, 6, 2)
+	trainSet, testSet := synthetic.Images(64, 6, 1), synthetic.Images(16, 6, 2)
 	cfg, _ := Defaults("softmax")
 	cfg.Epochs, cfg.Batch = 2, 16
 	tr, _ := New(cfg, trainSet, testSet)
@@ -417,7 +397,7 @@ func TestProgressLinesAndCancel(t *testing.T) {
 }
 
 func TestDivergenceIsAnError(t *testing.T) {
-	trainSet, testSet := synthetic(64, 6, 1), synthetic(16, 6, 2)
+	trainSet, testSet := synthetic.Images(64, 6, 1), synthetic.Images(16, 6, 2)
 	cfg, _ := Defaults("mlp")
 	cfg.LR, cfg.Epochs, cfg.Batch = 1e30, 1, 16
 	tr, _ := New(cfg, trainSet, testSet)
@@ -435,7 +415,7 @@ func (r *recorder) Batch(s BatchStats)                    { r.lrs = append(r.lrs
 func (r *recorder) EndEpoch(Metrics)                      {}
 
 func TestSchedules(t *testing.T) {
-	trainSet, testSet := synthetic(64, 6, 1), synthetic(16, 6, 2) // 4 steps per epoch
+	trainSet, testSet := synthetic.Images(64, 6, 1), synthetic.Images(16, 6, 2) // 4 steps per epoch
 	run := func(schedule string, warmup int) *recorder {
 		cfg, _ := Defaults("softmax")
 		cfg.Epochs, cfg.Batch, cfg.LR, cfg.Schedule, cfg.StepSize, cfg.Gamma, cfg.Warmup = 3, 16, 0.1, schedule, 1, 0.5, warmup
@@ -470,7 +450,7 @@ func TestSchedules(t *testing.T) {
 // In anomaly mode the same run stops at the op where the first infinity or
 // NaN appeared, and says which and where.
 func TestDivergenceInAnomalyMode(t *testing.T) {
-	trainSet, testSet := synthetic(64, 6, 1), synthetic(16, 6, 2)
+	trainSet, testSet := synthetic.Images(64, 6, 1), synthetic.Images(16, 6, 2)
 	cfg, _ := Defaults("mlp")
 	cfg.LR, cfg.Epochs, cfg.Batch = 1e30, 1, 16
 	tr, _ := New(cfg, trainSet, testSet)

@@ -8,18 +8,19 @@ import (
 
 	bp "github.com/gobackprop/backprop"
 	"github.com/gobackprop/backprop/data"
+	"github.com/gobackprop/backprop/internal/synthetic"
 )
 
 // Training and test sets of different example shapes (a 32x32 training
 // folder with a 28x28 test folder) are refused before any training.
 func TestNewRefusesMismatchedSets(t *testing.T) {
 	cfg, _ := Defaults("mlp")
-	_, err := New(cfg, synthetic(8, 8, 1), synthetic(8, 6, 2))
+	_, err := New(cfg, synthetic.Images(8, 8, 1), synthetic.Images(8, 6, 2))
 	if err == nil || !strings.Contains(err.Error(), "[1 8 8]") || !strings.Contains(err.Error(), "[1 6 6]") {
 		t.Errorf("got %v, want an error naming both shapes", err)
 	}
 	four := data.NewTensorDataset(make([]float32, 8*36), []int{1, 6, 6}, make([]int64, 8), 4)
-	if _, err := New(cfg, synthetic(8, 6, 1), four); err == nil || !strings.Contains(err.Error(), "classes") {
+	if _, err := New(cfg, synthetic.Images(8, 6, 1), four); err == nil || !strings.Contains(err.Error(), "classes") {
 		t.Errorf("class counts 3 and 4: got %v", err)
 	}
 }
@@ -27,7 +28,7 @@ func TestNewRefusesMismatchedSets(t *testing.T) {
 // A checkpoint whose weights or optimizer moments hold NaN or Inf is
 // refused by Restore, naming the tensor.
 func TestRestoreRefusesNonFinite(t *testing.T) {
-	trainSet, testSet := synthetic(32, 6, 1), synthetic(16, 6, 2)
+	trainSet, testSet := synthetic.Images(32, 6, 1), synthetic.Images(16, 6, 2)
 	cfg, _ := Defaults("softmax")
 	cfg.SetOptim("adam")
 	cfg.Epochs, cfg.Batch = 1, 16

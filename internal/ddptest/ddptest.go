@@ -10,9 +10,8 @@ import (
 	"fmt"
 	"math"
 
-	bp "github.com/gobackprop/backprop"
-	"github.com/gobackprop/backprop/data"
 	"github.com/gobackprop/backprop/dist"
+	"github.com/gobackprop/backprop/internal/synthetic"
 	"github.com/gobackprop/backprop/nn"
 	"github.com/gobackprop/backprop/train"
 )
@@ -26,27 +25,6 @@ import (
 // amount that the last bits of the sum decide (5e-7 of a weight of 0.04,
 // seen in the CNN), while the tensor as a whole agrees to 1e-7.
 const Tolerance = 1e-5
-
-// Synthetic is a learnable data set of n images [1, side, side] in 3
-// classes: each class lights up its own band of rows, plus noise.
-func Synthetic(n, side int, seed uint64) *data.TensorDataset {
-	rng := bp.NewRNG(seed)
-	per := side * side
-	x := make([]float32, n*per)
-	y := make([]int64, n)
-	for i := range n {
-		c := rng.IntN(3)
-		y[i] = int64(c)
-		for p := range per {
-			v := 0.3 * rng.Float64()
-			if (p/side)*3/side == c {
-				v += 0.5
-			}
-			x[i*per+p] = float32(v)
-		}
-	}
-	return data.NewTensorDataset(x, []int{1, side, side}, y, 3)
-}
 
 // Config is the run Check makes of model: its default recipe with a
 // global batch of batch and one epoch of steps batches, the last one 6
@@ -105,7 +83,7 @@ func Check(c dist.Comm, model string, batch, steps int) error {
 	if err != nil {
 		return err
 	}
-	trainSet, testSet := Synthetic(cfg.TrainSize, 12, 1), Synthetic(37, 12, 2)
+	trainSet, testSet := synthetic.Images(cfg.TrainSize, 12, 1), synthetic.Images(37, 12, 2)
 	ref, err := train.New(cfg, trainSet, testSet)
 	if err != nil {
 		return err
