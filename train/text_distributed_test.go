@@ -119,7 +119,8 @@ func TestTextDataParallelMatchesOneProcess(t *testing.T) {
 }
 
 // A checkpoint of a 2-rank run resumes on 2 ranks bit for bit and on 1 and
-// 4 as those runs would continue; only rank 0 writes it.
+// 4 as those runs would continue, and the checkpoint each writes is at the
+// last step.
 func TestTextResumeAcrossWorldSizes(t *testing.T) {
 	corpus := tinyText(t)
 	cfg := tinyTextConfig("gpt")
